@@ -1,0 +1,64 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# Front-end packages vendored from the npm registry into static/vendor (no CDN on intranets).
+VENDOR_TMP := $(shell mktemp -d -u)
+VENDOR_PACKAGES := bootstrap@5.3.9 htmx.org@2.0.11
+
+.PHONY: run test check venv install migrate seed serve worker beat vendor messages clean
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "Python 3.11 is required"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+venv install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+serve: install
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+run: seed serve
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+check: install
+	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+worker: install
+	$(VENV)/bin/celery -A cchc_portal worker --loglevel=INFO
+
+beat: install
+	$(VENV)/bin/celery -A cchc_portal beat --loglevel=INFO
+
+messages: install
+	$(PY) manage.py makemessages --locale vi --locale en --ignore '.venv/*' --no-obsolete
+	$(PY) manage.py compilemessages --ignore '.venv/*'
+
+vendor:
+	rm -rf $(VENDOR_TMP) && mkdir -p $(VENDOR_TMP)
+	cd $(VENDOR_TMP) && npm pack --silent $(VENDOR_PACKAGES) && for f in *.tgz; do mkdir -p $${f%.tgz} && tar xzf $$f -C $${f%.tgz}; done
+	mkdir -p static/vendor/bootstrap static/vendor/htmx
+	cp $(VENDOR_TMP)/bootstrap-*/package/dist/css/bootstrap.min.css static/vendor/bootstrap/
+	cp $(VENDOR_TMP)/bootstrap-*/package/dist/js/bootstrap.bundle.min.js static/vendor/bootstrap/
+	cp $(VENDOR_TMP)/bootstrap-*/package/LICENSE static/vendor/bootstrap/LICENSE
+	cp $(VENDOR_TMP)/htmx.org-*/package/dist/htmx.min.js static/vendor/htmx/
+	cp $(VENDOR_TMP)/htmx.org-*/package/LICENSE static/vendor/htmx/LICENSE
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

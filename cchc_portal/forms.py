@@ -1,0 +1,32 @@
+from django import forms
+
+from .text import nfc
+
+
+class NFCFormMixin:
+    """Normalise every submitted text value to NFC before any field sees it.
+
+    Keyboards and Excel on Windows often send decomposed Vietnamese (NFD); stored text must be
+    NFC so that searches, unique codes and exports agree.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            data = self.data.copy()
+            for key in data:
+                values = data.getlist(key) if hasattr(data, "getlist") else [data[key]]
+                normalised = [nfc(v) if isinstance(v, str) else v for v in values]
+                if hasattr(data, "setlist"):
+                    data.setlist(key, normalised)
+                else:
+                    data[key] = normalised[0]
+            self.data = data
+
+
+class NFCModelForm(NFCFormMixin, forms.ModelForm):
+    pass
+
+
+class NFCForm(NFCFormMixin, forms.Form):
+    pass

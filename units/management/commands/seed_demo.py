@@ -1,0 +1,18 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+
+from units.demo import DEMO_PASSWORD, demo_users_create
+from units.services import units_rebuild_derived
+
+
+class Command(BaseCommand):
+    help = "Load the demo province and one demo account per role. Safe to run again."
+
+    def handle(self, *args, **options):
+        call_command("loaddata", "demo_province", verbosity=0)
+        units_rebuild_derived()
+        accounts = demo_users_create()
+        self.stdout.write(self.style.SUCCESS(_("Demo data ready. Demo logins (password for all: %s):") % DEMO_PASSWORD))
+        for username, roles in accounts:
+            self.stdout.write(f"  {username:<18} {roles}")

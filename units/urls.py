@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "units"
+
+urlpatterns = [
+    path("", views.directory, name="directory"),
+    path("<str:code>/", views.unit_detail, name="unit-detail"),
+]
