@@ -95,6 +95,7 @@ def login(client):
     """Sign `user` in through the real login form, as a person would."""
 
     def do_login(user):
+        client.post("/accounts/logout/")
         response = client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
         assert response.status_code == 302, response.content
         return client

@@ -1,1 +1,261 @@
-from django.db import models  # noqa: F401
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from units.models import Level
+
+HUNDRED = Decimal(100)
+
+
+class AreaManager(models.Manager):
+    def get_by_natural_key(self, code: str) -> Area:
+        return self.get(code=code)
+
+
+class Area(models.Model):
+    """A reform area (lĩnh vực) of the plan, e.g. "Cải cách thủ tục hành chính"."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=255)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    objects = AreaManager()
+
+    class Meta:
+        verbose_name = _("reform area")
+        verbose_name_plural = _("reform areas")
+        ordering = ["order", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.name}"
+
+    def natural_key(self) -> tuple[str]:
+        return (self.code,)
+
+
+class Measure(models.TextChoices):
+    RATIO = "ratio", _("Ratio of two counts")
+    PERCENT = "percent", _("Percent")
+    COUNT = "count", _("Count")
+    BOOLEAN = "boolean", _("Done / not done")
+    REDUCTION = "reduction", _("Reduction from a baseline")
+
+
+class Direction(models.TextChoices):
+    HIGHER = "higher", _("Higher is better")
+    LOWER = "lower", _("Lower is better")
+
+
+class Aggregation(models.TextChoices):
+    SUM = "sum", _("Ratio of counts summed over the quarters")
+    LATEST = "latest", _("Latest value")
+
+
+class TargetQuerySet(models.QuerySet):
+    def in_force(self, year: int) -> TargetQuerySet:
+        return self.filter(Q(last_year__isnull=True) | Q(last_year__gte=year), first_year__lte=year)
+
+    def for_level(self, level: str) -> TargetQuerySet:
+        return self.filter(**{LEVEL_FIELDS[level]: True})
+
+
+class TargetManager(models.Manager.from_queryset(TargetQuerySet)):
+    def get_by_natural_key(self, code: str) -> Target:
+        return self.get(code=code)
+
+
+class Target(models.Model):
+    """A reform target (chỉ tiêu). The secretariat owns the catalogue as data."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True, help_text=_("Stable code, e.g. TTHC-05."))
+    title = models.CharField(_("title"), max_length=500)
+    description = models.TextField(_("description"), blank=True)
+    area = models.ForeignKey(Area, verbose_name=_("reform area"), on_delete=models.PROTECT, related_name="targets")
+    measure = models.CharField(_("measure"), max_length=10, choices=Measure.choices)
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, default=Direction.HIGHER)
+    aggregation = models.CharField(_("yearly aggregation"), max_length=10, choices=Aggregation.choices)
+    numerator_label = models.CharField(_("numerator label"), max_length=255, blank=True)
+    denominator_label = models.CharField(_("denominator label"), max_length=255, blank=True)
+    baseline_label = models.CharField(
+        _("baseline"), max_length=255, blank=True, help_text=_("For reductions: what the baseline is, e.g. 2021.")
+    )
+    unit_label = models.CharField(_("unit of measure"), max_length=30, blank=True, default="%")
+    for_province = models.BooleanField(_("province reports"), default=False)
+    for_department = models.BooleanField(_("departments report"), default=False)
+    for_district = models.BooleanField(_("districts report"), default=False)
+    for_commune = models.BooleanField(_("communes report"), default=False)
+    weight = models.DecimalField(
+        _("scoring weight"), max_digits=6, decimal_places=2, default=1, validators=[MinValueValidator(0)]
+    )
+    legal_source = models.CharField(_("legal source"), max_length=255)
+    first_year = models.PositiveSmallIntegerField(
+        _("in force from year"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    last_year = models.PositiveSmallIntegerField(
+        _("in force until year"), null=True, blank=True, validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    objects = TargetManager()
+
+    class Meta:
+        verbose_name = _("target")
+        verbose_name_plural = _("targets")
+        ordering = ["area__order", "order", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_year__isnull=True) | Q(last_year__gte=models.F("first_year")), name="target_years"
+            ),
+            models.CheckConstraint(condition=Q(weight__gte=0), name="target_weight_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+    def natural_key(self) -> tuple[str]:
+        return (self.code,)
+
+    def clean(self) -> None:
+        errors = {}
+        if self.measure in (Measure.RATIO, Measure.REDUCTION):
+            for field in ("numerator_label", "denominator_label"):
+                if not getattr(self, field):
+                    errors[field] = _("Required for a ratio or a reduction.")
+        if self.measure == Measure.REDUCTION and self.direction != Direction.HIGHER:
+            errors["direction"] = _("A reduction is measured as the share cut, so a higher share is better.")
+        if not self.levels:
+            errors["for_commune"] = _("Choose at least one level that reports this target.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def levels(self) -> list[str]:
+        return [level for level, field in LEVEL_FIELDS.items() if getattr(self, field)]
+
+    def applies_to(self, level: str) -> bool:
+        return getattr(self, LEVEL_FIELDS[level])
+
+    @property
+    def uses_counts(self) -> bool:
+        """Ratio and reduction targets are reported as two raw counts, never as a percent."""
+        return self.measure in (Measure.RATIO, Measure.REDUCTION)
+
+    def value_of(self, numerator: Decimal | int | None, denominator: Decimal | int | None = None) -> Decimal | None:
+        """The figure judged against the threshold, from what a unit reported.
+
+        ratio: numerator / denominator in percent; reduction: the share cut from the baseline
+        (numerator = current count, denominator = baseline count) in percent; otherwise the
+        reported value itself (boolean: 1 done, 0 not done).
+        """
+        if numerator is None:
+            return None
+        numerator = Decimal(numerator)
+        if self.measure == Measure.RATIO:
+            return numerator / Decimal(denominator) * HUNDRED if denominator else None
+        if self.measure == Measure.REDUCTION:
+            return (Decimal(denominator) - numerator) / Decimal(denominator) * HUNDRED if denominator else None
+        return numerator
+
+    def is_met(self, value: Decimal | None, threshold: Decimal | None) -> bool | None:
+        """True when `value` clears `threshold` in this target's direction; None without data."""
+        if value is None or threshold is None:
+            return None
+        return value >= threshold if self.direction == Direction.HIGHER else value <= threshold
+
+
+LEVEL_FIELDS: dict[str, str] = {
+    Level.PROVINCE: "for_province",
+    Level.DEPARTMENT: "for_department",
+    Level.DISTRICT: "for_district",
+    Level.COMMUNE: "for_commune",
+}
+
+
+class ThresholdQuerySet(models.QuerySet):
+    def current(self) -> ThresholdQuerySet:
+        return self.filter(superseded_at__isnull=True)
+
+    def in_force_at(self, moment) -> ThresholdQuerySet:
+        """Rows as the catalogue stood at `moment` (rows are never edited, only superseded)."""
+        return self.filter(Q(superseded_at__isnull=True) | Q(superseded_at__gt=moment), recorded_at__lte=moment)
+
+
+class Threshold(models.Model):
+    """The value a target must reach (ngưỡng), for one unit level (or all) from one year on.
+
+    Rows are never edited: a change supersedes the row and records a new one, so a period is
+    judged against the thresholds as they stood when it was reported.
+    """
+
+    target = models.ForeignKey(Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="thresholds")
+    level = models.CharField(
+        _("level"), max_length=20, choices=Level.choices, blank=True, default="", help_text=_("Empty: every level.")
+    )
+    from_year = models.PositiveSmallIntegerField(
+        _("from year"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    value = models.DecimalField(_("threshold"), max_digits=12, decimal_places=2)
+    recorded_at = models.DateTimeField(_("recorded at"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
+
+    objects = ThresholdQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("threshold")
+        verbose_name_plural = _("thresholds")
+        ordering = ["target", "level", "from_year"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "level", "from_year"],
+                condition=Q(superseded_at__isnull=True),
+                name="threshold_current_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(superseded_at__isnull=True) | Q(superseded_at__gte=models.F("recorded_at")),
+                name="threshold_superseded_after_recorded",
+            ),
+        ]
+        indexes = [models.Index(fields=["target", "superseded_at"])]
+
+    def __str__(self) -> str:
+        level = self.get_level_display() if self.level else _("every level")
+        return f"{self.target.code} · {level} · {self.from_year}: {self.value}"
+
+
+class ChangeAction(models.TextChoices):
+    CREATED = "created", _("Created")
+    UPDATED = "updated", _("Updated")
+    THRESHOLD_SET = "threshold_set", _("Threshold set")
+    THRESHOLD_REMOVED = "threshold_removed", _("Threshold removed")
+
+
+class CatalogueChange(models.Model):
+    """Who changed which target or threshold, when, how and why."""
+
+    target = models.ForeignKey(Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="changes")
+    action = models.CharField(_("action"), max_length=20, choices=ChangeAction.choices)
+    changes = models.JSONField(_("changes"), default=dict, help_text=_("Field: [old, new]."))
+    reason = models.TextField(_("reason"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("changed by"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    changed_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        verbose_name = _("catalogue change")
+        verbose_name_plural = _("catalogue changes")
+        ordering = ["-changed_at", "-id"]
+        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="catalogue_change_reason_required")]
+
+    def __str__(self) -> str:
+        return f"{self.target.code} · {self.get_action_display()} · {self.changed_at:%d/%m/%Y %H:%M}"

@@ -60,3 +60,17 @@ def test_demo_logins_work(seeded, client):
         user = User.objects.get(username=username)
         assert {r for r, _ in roles} == {r for r, _ in user.role_pairs}
     assert User.objects.get(username="sonv").has_role(Role.SECRETARIAT)
+
+
+def test_seed_demo_loads_the_catalogue_once_and_keeps_later_edits(seeded):
+    from decimal import Decimal
+
+    from targets.models import Target, Threshold
+    from targets.services import threshold_set
+
+    assert Target.objects.count() == 25
+    target = Target.objects.get(code="TTHC-09")
+    threshold_set(target=target, level="", from_year=2021, value=Decimal("95"), by=None, reason="Sửa thử")
+    call_command("seed_demo")
+    assert Target.objects.count() == 25
+    assert Threshold.objects.current().get(target=target).value == Decimal("95")

@@ -2,6 +2,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
+from targets.models import Target
 from units.demo import DEMO_PASSWORD, demo_users_create
 from units.services import units_rebuild_derived
 
@@ -12,6 +13,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         call_command("loaddata", "demo_province", verbosity=0)
         units_rebuild_derived()
+        # The catalogue is loaded once: after that it belongs to the secretariat, whose edits a
+        # second run must not overwrite.
+        if not Target.objects.exists():
+            call_command("loaddata", "catalogue", verbosity=0)
+            self.stdout.write(_("Target catalogue loaded: %d targets.") % Target.objects.count())
         accounts = demo_users_create()
         self.stdout.write(self.style.SUCCESS(_("Demo data ready. Demo logins (password for all: %s):") % DEMO_PASSWORD))
         for username, roles in accounts:

@@ -1,0 +1,114 @@
+"""Reading uploaded workbooks without trusting them, and writing workbooks Excel cannot misread."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+
+
+class WorkbookRejected(Exception):
+    """The upload is not a workbook we will open; the message is shown to the user."""
+
+
+@dataclass(frozen=True)
+class CellError:
+    sheet: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        place = [_("sheet “%s”") % self.sheet]
+        if self.row:
+            place.append(_("row %d") % self.row)
+        if self.column:
+            place.append(_("column “%s”") % self.column)
+        return f"{', '.join(place)}: {self.message}"
+
+
+def open_workbook(upload) -> Workbook:
+    """Open an uploaded .xlsx read-only after checking it is what it claims to be.
+
+    Refused: anything over XLSX_MAX_UPLOAD_BYTES, files that are not an OOXML zip, workbooks with
+    macros, and archives that would inflate past XLSX_MAX_UNZIPPED_BYTES or by a suspicious ratio
+    (zip bombs). Formulas are left in place (not evaluated) so that callers can refuse them.
+    """
+    size = getattr(upload, "size", None)
+    data = upload.read(settings.XLSX_MAX_UPLOAD_BYTES + 1)
+    if (size or len(data)) > settings.XLSX_MAX_UPLOAD_BYTES:
+        raise WorkbookRejected(_("The file is larger than %s.") % filesizeformat(settings.XLSX_MAX_UPLOAD_BYTES))
+    buffer = io.BytesIO(data)
+    if not zipfile.is_zipfile(buffer):
+        raise WorkbookRejected(_("The file is not an Excel workbook (.xlsx)."))
+    try:
+        with zipfile.ZipFile(buffer) as archive:
+            entries = archive.infolist()
+            names = {info.filename for info in entries}
+            content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise WorkbookRejected(_("The file is damaged and cannot be opened.")) from exc
+    if "xl/workbook.xml" not in names or not content_types:
+        raise WorkbookRejected(_("The file is not an Excel workbook (.xlsx)."))
+    if any(name.lower().endswith("vbaproject.bin") for name in names) or b"macroEnabled" in content_types:
+        raise WorkbookRejected(_("Workbooks with macros are not accepted. Save it as a plain .xlsx workbook."))
+    unzipped = sum(info.file_size for info in entries)
+    compressed = sum(info.compress_size for info in entries) or 1
+    if unzipped > settings.XLSX_MAX_UNZIPPED_BYTES or unzipped / compressed > 200:
+        raise WorkbookRejected(_("The workbook expands to an abnormal size and was refused."))
+    buffer.seek(0)
+    try:
+        return load_workbook(buffer, read_only=True, data_only=False)
+    except Exception as exc:  # openpyxl raises many kinds on malformed parts
+        raise WorkbookRejected(_("The file is damaged and cannot be opened.")) from exc
+
+
+def is_formula(cell) -> bool:
+    return getattr(cell, "data_type", None) == "f" or (isinstance(cell.value, str) and cell.value.startswith("="))
+
+
+def set_cell(sheet: Worksheet, row: int, column: int, value) -> Cell:
+    """Write a value; text is always stored as text, so "=HYPERLINK(...)" can never become a formula."""
+    cell = sheet.cell(row=row, column=column, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+        if value.startswith(FORMULA_PREFIXES):
+            cell.quotePrefix = True
+    return cell
+
+
+HEADER_FONT = Font(name="Times New Roman", bold=True)
+BODY_FONT = Font(name="Times New Roman")
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+
+def write_table(sheet: Worksheet, headers: list[str], rows, widths: list[int] | None = None) -> None:
+    """A header row and data rows in the offices' look (Times New Roman, frozen header)."""
+    for col, header in enumerate(headers, start=1):
+        cell = set_cell(sheet, 1, col, header)
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    for r, row in enumerate(rows, start=2):
+        for col, value in enumerate(row, start=1):
+            set_cell(sheet, r, col, value).font = BODY_FONT
+    for col, width in enumerate(widths or [], start=1):
+        sheet.column_dimensions[get_column_letter(col)].width = width
+    sheet.freeze_panes = "A2"
+
+
+def workbook_bytes(workbook: Workbook) -> bytes:
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

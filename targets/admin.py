@@ -1,0 +1,134 @@
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from cchc_portal.forms import NFCModelForm
+
+from .models import Area, CatalogueChange, Target, Threshold
+from .services import area_save, target_save, threshold_remove, threshold_set
+
+
+@admin.register(Area)
+class AreaAdmin(admin.ModelAdmin):
+    list_display = ["order", "code", "name"]
+    list_display_links = ["code", "name"]
+    search_fields = ["code", "name"]
+
+    def save_model(self, request, obj, form, change):
+        area_save(area=obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class TargetForm(NFCModelForm):
+    change_reason = forms.CharField(
+        label=_("Reason for the change"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Kept in the target's history with your name and the time."),
+    )
+
+    class Meta:
+        model = Target
+        fields = "__all__"
+
+
+class ThresholdInline(admin.TabularInline):
+    """The thresholds in force. Saving supersedes rows instead of editing them (see save_formset)."""
+
+    model = Threshold
+    fields = ["level", "from_year", "value"]
+    extra = 1
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).current()
+
+
+@admin.register(Target)
+class TargetAdmin(admin.ModelAdmin):
+    form = TargetForm
+    list_display = ["code", "title", "area", "measure", "weight", "first_year", "last_year"]
+    list_filter = ["area", "measure", "for_department", "for_district", "for_commune"]
+    search_fields = ["code", "title", "legal_source"]
+    inlines = [ThresholdInline]
+    fieldsets = [
+        (None, {"fields": ["code", "title", "description", "area", "order"]}),
+        (
+            _("Measure"),
+            {
+                "fields": [
+                    "measure",
+                    "direction",
+                    "aggregation",
+                    "numerator_label",
+                    "denominator_label",
+                    "baseline_label",
+                    "unit_label",
+                ]
+            },
+        ),
+        (_("Who reports it"), {"fields": ["for_province", "for_department", "for_district", "for_commune"]}),
+        (_("Scoring and source"), {"fields": ["weight", "legal_source", "first_year", "last_year"]}),
+        (_("Change"), {"fields": ["change_reason"]}),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        target_save(target=obj, by=request.user, reason=form.cleaned_data["change_reason"])
+
+    def save_formset(self, request, form, formset, change):
+        reason = form.cleaned_data["change_reason"]
+        deleted = formset.deleted_forms
+        for inline_form in formset.forms:
+            if not inline_form.has_changed() or inline_form in deleted or not inline_form.cleaned_data:
+                continue
+            data, initial = inline_form.cleaned_data, inline_form.initial
+            # The form has already written the new values onto its instance: compare with `initial`.
+            moved = (initial.get("level"), initial.get("from_year")) != (data["level"], data["from_year"])
+            if inline_form.instance.pk and moved:
+                old = Threshold.objects.get(pk=inline_form.instance.pk)
+                threshold_remove(threshold=old, by=request.user, reason=reason)
+            threshold_set(
+                target=form.instance,
+                level=data["level"],
+                from_year=data["from_year"],
+                value=data["value"],
+                by=request.user,
+                reason=reason,
+            )
+        for inline_form in deleted:
+            if inline_form.instance.pk:
+                old = Threshold.objects.get(pk=inline_form.instance.pk)
+                threshold_remove(threshold=old, by=request.user, reason=reason)
+        # The admin's own change message reads these.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def has_delete_permission(self, request, obj=None):
+        # A target is retired by its last year, never deleted: its history must stay.
+        return False
+
+
+@admin.register(Threshold)
+class ThresholdAdmin(admin.ModelAdmin):
+    """Every threshold row ever recorded, read-only: edit thresholds on their target."""
+
+    list_display = ["target", "level", "from_year", "value", "recorded_at", "recorded_by", "superseded_at"]
+    list_filter = ["level", "from_year"]
+    search_fields = ["target__code", "target__title"]
+    list_select_related = ["target", "recorded_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CatalogueChange)
+class CatalogueChangeAdmin(ThresholdAdmin):
+    list_display = ["changed_at", "target", "action", "changed_by", "reason"]
+    list_filter = ["action"]
+    search_fields = ["target__code", "reason"]
+    list_select_related = ["target", "changed_by"]

@@ -1,0 +1,138 @@
+"""Writes to the target catalogue. Every change records who, when, what and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from cchc_portal.text import nfc
+from units.models import User
+
+from .models import Area, CatalogueChange, ChangeAction, Target, Threshold
+
+CENTS = Decimal("0.01")
+TEXT_FIELDS = ("title", "description", "numerator_label", "denominator_label", "baseline_label", "legal_source")
+
+
+def _jsonable(value):
+    return str(value) if isinstance(value, Decimal | dt.date) else value
+
+
+def _diff(before: dict, after: dict) -> dict[str, list]:
+    return {k: [_jsonable(before.get(k)), _jsonable(v)] for k, v in after.items() if before.get(k) != v}
+
+
+def _log(*, target: Target, action: str, changes: dict, by: User | None, reason: str, at: dt.datetime) -> None:
+    change = CatalogueChange(target=target, action=action, changes=changes, reason=nfc(reason.strip()), changed_by=by)
+    change.changed_at = at
+    change.full_clean()
+    change.save()
+
+
+@transaction.atomic
+def area_save(*, area: Area) -> Area:
+    area.name = nfc(area.name.strip())
+    area.full_clean()
+    area.save()
+    return area
+
+
+@transaction.atomic
+def target_save(*, target: Target, by: User | None, reason: str, at: dt.datetime | None = None) -> Target:
+    """Create or update a target, recording the fields that changed and the reason."""
+    at = at or timezone.now()
+    for field in TEXT_FIELDS:
+        setattr(target, field, nfc(getattr(target, field).strip()))
+    target.full_clean()
+    exclude = ["id"]
+    before = model_to_dict(Target.objects.get(pk=target.pk), exclude=exclude) if target.pk else {}
+    target.save()
+    changes = _diff(before, model_to_dict(target, exclude=exclude))
+    if changes:
+        action = ChangeAction.UPDATED if before else ChangeAction.CREATED
+        _log(target=target, action=action, changes=changes, by=by, reason=reason, at=at)
+    return target
+
+
+@transaction.atomic
+def threshold_set(
+    *,
+    target: Target,
+    level: str,
+    from_year: int,
+    value: Decimal,
+    by: User | None,
+    reason: str,
+    at: dt.datetime | None = None,
+) -> Threshold:
+    """Make `value` the threshold of `target` for `level` ("" = every level) from `from_year` on.
+
+    The row in force is superseded, never edited, so earlier periods keep their thresholds.
+    Setting the value already in force changes nothing.
+    """
+    at = at or timezone.now()
+    value = Decimal(value).quantize(CENTS)
+    current = (
+        Threshold.objects.select_for_update()
+        .filter(target=target, level=level, from_year=from_year, superseded_at__isnull=True)
+        .first()
+    )
+    if current is not None and current.value == value:
+        return current
+    if current is not None:
+        current.superseded_at = at
+        current.save(update_fields=["superseded_at"])
+    threshold = Threshold(target=target, level=level, from_year=from_year, value=value, recorded_at=at, recorded_by=by)
+    threshold.full_clean()
+    threshold.save()
+    old = str(current.value) if current else None
+    _log(
+        target=target,
+        action=ChangeAction.THRESHOLD_SET,
+        changes={"threshold": [old, str(threshold.value)], "level": level, "from_year": from_year},
+        by=by,
+        reason=reason,
+        at=at,
+    )
+    return threshold
+
+
+@transaction.atomic
+def threshold_remove(*, threshold: Threshold, by: User | None, reason: str, at: dt.datetime | None = None) -> None:
+    """Stop a threshold row from applying from now on; it stays for the periods it judged."""
+    at = at or timezone.now()
+    threshold.superseded_at = at
+    threshold.save(update_fields=["superseded_at"])
+    _log(
+        target=threshold.target,
+        action=ChangeAction.THRESHOLD_REMOVED,
+        changes={"threshold": [str(threshold.value), None], "level": threshold.level, "from_year": threshold.from_year},
+        by=by,
+        reason=reason,
+        at=at,
+    )
+
+
+@transaction.atomic
+def thresholds_replace(
+    *, target: Target, wanted: dict[tuple[str, int], Decimal], by: User | None, reason: str, at: dt.datetime
+) -> int:
+    """Make the target's thresholds in force exactly `wanted` ((level, from_year) -> value).
+
+    Returns the number of rows changed.
+    """
+    changed = 0
+    for row in Threshold.objects.current().filter(target=target):
+        if (row.level, row.from_year) not in wanted:
+            threshold_remove(threshold=row, by=by, reason=reason, at=at)
+            changed += 1
+    current = {(t.level, t.from_year): t.value for t in Threshold.objects.current().filter(target=target)}
+    for (level, from_year), value in sorted(wanted.items()):
+        if current.get((level, from_year)) != value:
+            threshold_set(target=target, level=level, from_year=from_year, value=value, by=by, reason=reason, at=at)
+            changed += 1
+    return changed

@@ -1,0 +1,166 @@
+import io
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from openpyxl import load_workbook
+
+from targets.models import CatalogueChange, Target, Threshold
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def real_catalogue(db):
+    call_command("loaddata", "catalogue", verbosity=0)
+
+
+def test_catalogue_page_for_every_signed_in_user(real_catalogue, login, reporter_a, steering):
+    for user in (reporter_a, steering):
+        body = login(user).get("/targets/", {"year": 2025}).content.decode()
+        assert "Danh mục chỉ tiêu" in body
+        assert "CQS-05" in body and "Hồ sơ công việc" in body
+        assert "Xuất Excel" not in body  # export is the secretariat's
+
+
+def test_anonymous_cannot_read_the_catalogue(real_catalogue, client):
+    assert client.get("/targets/").status_code == 302
+    assert client.get("/targets/CQS-05/").status_code == 302
+
+
+def test_catalogue_shows_thresholds_by_level_for_the_year(real_catalogue, login, reporter_a):
+    response = login(reporter_a).get("/targets/", {"area": "CQS", "year": 2025})
+    body = response.content.decode()
+    assert "TTHC-09" not in body  # other area filtered out
+    row = body[body.index(">CQS-05<") :].split("</tr>")[0]
+    assert [cell for cell in ("≥ 90%", "≥ 80%", "≥ 60%") if cell in row] == ["≥ 90%", "≥ 80%", "≥ 60%"]
+
+
+def test_catalogue_filter_by_level(real_catalogue, login, reporter_a):
+    body = login(reporter_a).get("/targets/", {"level": "commune"}).content.decode()
+    assert "CV-01" in body  # commune civil servants
+    assert "TCBM-01" not in body  # districts only
+    body = login(reporter_a).get("/targets/", {"level": "district"}).content.decode()
+    assert "TCBM-01" in body and "CV-01" not in body
+
+
+def test_target_page_shows_the_roadmap(real_catalogue, login, reporter_a):
+    response = login(reporter_a).get("/targets/CQS-05/")
+    table = response.content.decode().split('data-testid="threshold-table"')[1].split("</table>")[0]
+    commune_row = table.split("Cấp xã")[1].split("</tr>")[0]
+    assert "20%" in commune_row and "60%" in commune_row
+    assert login(reporter_a).get("/targets/KHONG-CO/").status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/targets/export.xlsx", "/targets/import/"])
+def test_only_the_secretariat_exports_and_imports(real_catalogue, login, reporter_a, steering, unit_head_a, url):
+    for user in (reporter_a, steering, unit_head_a):
+        client = login(user)
+        assert client.get(url).status_code == 403
+
+
+def test_secretariat_downloads_the_catalogue(real_catalogue, login, secretariat):
+    response = login(secretariat).get("/targets/export.xlsx")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert response["Content-Disposition"].startswith('attachment; filename="danh-muc-chi-tieu-')
+    workbook = load_workbook(io.BytesIO(response.content))
+    assert workbook.sheetnames == ["Lĩnh vực", "Chỉ tiêu", "Ngưỡng"]
+
+
+def _workbook_with(client, edit) -> SimpleUploadedFile:
+    workbook = load_workbook(io.BytesIO(client.get("/targets/export.xlsx").content))
+    edit(workbook)
+    out = io.BytesIO()
+    workbook.save(out)
+    return SimpleUploadedFile("danh-muc.xlsx", out.getvalue())
+
+
+def test_reporter_cannot_post_an_import(real_catalogue, login, reporter_a, secretariat):
+    upload = _workbook_with(login(secretariat), lambda wb: None)
+    client = login(reporter_a)
+    response = client.post("/targets/import/", {"file": upload, "reason": "x"})
+    assert response.status_code == 403
+    assert not CatalogueChange.objects.exists()
+
+
+def test_import_with_errors_lists_them_and_saves_nothing(real_catalogue, login, secretariat):
+    client = login(secretariat)
+    upload = _workbook_with(client, lambda wb: wb["Ngưỡng"].cell(row=3, column=3, value="2o25"))
+    response = client.post("/targets/import/", {"file": upload, "reason": "Cập nhật"})
+    assert response.status_code == 400
+    assert "trang tính “Ngưỡng”, dòng 3, cột “Từ năm”: Nhập số nguyên không âm." in response.content.decode()
+    assert not CatalogueChange.objects.exists()
+
+
+def test_import_requires_a_reason_and_an_xlsx(real_catalogue, login, secretariat):
+    client = login(secretariat)
+    response = client.post("/targets/import/", {"file": SimpleUploadedFile("a.xlsx", b"not a zip"), "reason": "x"})
+    assert "Tệp không phải là sổ tính Excel (.xlsx)." in response.content.decode()
+    upload = _workbook_with(client, lambda wb: None)
+    response = client.post("/targets/import/", {"file": upload, "reason": ""})
+    assert "Trường này là bắt buộc." in response.content.decode()
+
+
+def test_successful_import_is_reported_and_recorded(real_catalogue, login, secretariat):
+    client = login(secretariat)
+
+    def edit(workbook):
+        sheet = workbook["Ngưỡng"]
+        for row in sheet.iter_rows(min_row=2):
+            if row[0].value == "TTHC-09":
+                row[3].value = 92
+
+    response = client.post(
+        "/targets/import/", {"file": _workbook_with(client, edit), "reason": "Kế hoạch 2025"}, follow=True
+    )
+    assert "Đã nhập danh mục: thay đổi 0 lĩnh vực, 0 chỉ tiêu và 1 ngưỡng." in response.content.decode()
+    assert Threshold.objects.current().get(target__code="TTHC-09").value == Decimal("92")
+    assert CatalogueChange.objects.get().reason == "Kế hoạch 2025"
+
+
+@pytest.fixture
+def staff_secretariat(secretariat):
+    secretariat.is_staff = True
+    secretariat.save()
+    secretariat.user_permissions.set(Permission.objects.filter(content_type__app_label="targets"))
+    return secretariat
+
+
+def _admin_target_form(client, target):
+    """The admin change form's current values, as the browser would post them back."""
+    response = client.get(f"/admin/targets/target/{target.pk}/change/")
+    form = response.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if name != "change_reason"}
+    data = {k: ("on" if v is True else v) for k, v in data.items() if v not in (None, False)}
+    formset = response.context["inline_admin_formsets"][0].formset
+    data.update({f"{formset.prefix}-{k}": v for k, v in formset.management_form.initial.items()})
+    for i, inline in enumerate(formset.forms):
+        for name in ("id", "level", "from_year", "value"):
+            value = inline[name].value()
+            if value is not None:
+                data[f"{formset.prefix}-{i}-{name}"] = value
+        data[f"{formset.prefix}-{i}-target"] = target.pk
+    return data, formset.prefix
+
+
+def test_secretariat_edits_a_threshold_in_the_admin_with_a_reason(real_catalogue, login, staff_secretariat):
+    client = login(staff_secretariat)
+    target = Target.objects.get(code="TTHC-09")
+    data, prefix = _admin_target_form(client, target)
+    data[f"{prefix}-0-value"] = "93"
+
+    refused = client.post(f"/admin/targets/target/{target.pk}/change/", data)
+    assert refused.status_code == 200  # the reason is required
+    assert Threshold.objects.current().get(target=target).value == Decimal("90")
+
+    data["change_reason"] = "Theo Kế hoạch CCHC năm 2025"
+    response = client.post(f"/admin/targets/target/{target.pk}/change/", data)
+    assert response.status_code == 302, response.context["errors"] if response.context else ""
+    rows = Threshold.objects.filter(target=target).order_by("recorded_at")
+    assert [(r.value, r.superseded_at is None) for r in rows] == [(Decimal("90"), False), (Decimal("93"), True)]
+    change = CatalogueChange.objects.get(target=target)
+    assert (change.changed_by, change.reason) == (staff_secretariat, "Theo Kế hoạch CCHC năm 2025")
+    assert change.changes["threshold"] == ["90.00", "93.00"]
