@@ -8,6 +8,7 @@ fresh machine needs only Python. `DATABASE_URL` and `REDIS_URL` switch to Postgr
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -108,7 +109,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Ho_Chi_Minh"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "open-due-periods": {"task": "reports.tasks.open_due_periods", "schedule": crontab(minute=5, hour=0)},
+    "send-reminders": {"task": "reports.tasks.send_reminders", "schedule": crontab(minute=0, hour=7)},
+}
 
 AUTH_USER_MODEL = "units.User"
 LOGIN_URL = "login"
@@ -149,6 +153,12 @@ STORAGES = {
 
 # Private files (evidence documents) live outside any public path; views serve them after a check.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "var" / "private")))
+
+# Reporting: the internal deadline's day of the window's last month, reminders, evidence files.
+REPORT_DEADLINE_DAY = env.int("REPORT_DEADLINE_DAY", default=17)
+REMINDER_DAYS_BEFORE = env.int("REMINDER_DAYS_BEFORE", default=3)
+EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 2**20)
+PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
 
 # Uploaded workbooks: size before and after unzipping (zip bombs are refused).
 XLSX_MAX_UPLOAD_BYTES = env.int("XLSX_MAX_UPLOAD_BYTES", default=10 * 2**20)

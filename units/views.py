@@ -2,16 +2,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 
 from .forms import UnitSearchForm
-from .models import KIND_LEVEL, Level, Role, Unit
-from .selectors import unit_directory, unit_people, unit_succession_history, units_for_role
-
-
-@login_required
-def home(request):
-    roles = {role: units_for_role(request.user, role) for role in Role.values}
-    return render(
-        request, "units/home.html", {"roles": [(Role(r).label, units) for r, units in roles.items() if units]}
-    )
+from .models import KIND_LEVEL, Level, Unit
+from .selectors import unit_directory, unit_people, unit_succession_history
 
 
 @login_required

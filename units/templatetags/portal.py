@@ -1,7 +1,8 @@
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django import template
 from django.utils.formats import get_format, number_format
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
@@ -16,3 +17,45 @@ def num(value, places: int = 2) -> str:
     )
     separator = get_format("DECIMAL_SEPARATOR")
     return text.rstrip("0").rstrip(separator) if separator in text else text
+
+
+@register.filter
+def num_input(value) -> str:
+    """A number as typed into a form field: no grouping, Vietnamese decimal comma (89,9)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, Decimal):
+        text = format(value.normalize(), "f")
+        return text.replace(".", get_format("DECIMAL_SEPARATOR"))
+    return str(value)
+
+
+FIELD_LABELS = {
+    "numerator": _("Numerator"),
+    "denominator": _("Denominator"),
+    "value": _("Value"),
+    "note": _("Note"),
+    "file": _("File"),
+    "threshold": _("Threshold"),
+}
+
+
+@register.filter
+def field_label(key: str) -> str:
+    """The Vietnamese name of a field recorded in an audit trail."""
+    return str(FIELD_LABELS.get(key, key))
+
+
+@register.filter
+def audit_value(value) -> str:
+    """A recorded old or new value: numbers as offices write them, nothing as an em dash."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return num(value)
+    if isinstance(value, str):
+        try:
+            return num(Decimal(value))
+        except InvalidOperation:
+            return value
+    return str(value)

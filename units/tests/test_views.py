@@ -36,12 +36,6 @@ def test_login_then_logout(client, reporter_a):
     assert client.get("/").status_code == 302
 
 
-def test_home_lists_my_units(login, reporter_a):
-    body = login(reporter_a).get("/").content.decode()
-    assert "Huyện Nghi Lộc" in body
-    assert "Huyện Diễn Châu" not in body
-
-
 def test_directory_shows_tree_by_level(tree, login, reporter_a):
     body = login(reporter_a).get("/units/").content.decode()
     for text in ["Sở Nội vụ", "Huyện Nghi Lộc", "Xã Nghi Phong", "Thị trấn Quán Hành", "Xã Diễn Kỷ", "Cấp huyện"]:

@@ -2,6 +2,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
+from reports.demo import demo_submissions_create
 from targets.models import Target
 from units.demo import DEMO_PASSWORD, demo_users_create
 from units.services import units_rebuild_derived
@@ -19,6 +20,9 @@ class Command(BaseCommand):
             call_command("loaddata", "catalogue", verbosity=0)
             self.stdout.write(_("Target catalogue loaded: %d targets.") % Target.objects.count())
         accounts = demo_users_create()
+        made = demo_submissions_create()
+        if made:
+            self.stdout.write(_("Demo submissions created: %d.") % made)
         self.stdout.write(self.style.SUCCESS(_("Demo data ready. Demo logins (password for all: %s):") % DEMO_PASSWORD))
         for username, roles in accounts:
             self.stdout.write(f"  {username:<18} {roles}")

@@ -1,0 +1,79 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from .models import Evidence, Period, PeriodState, Reminder, Submission, SubmissionEvent
+from .periods import period_set_state
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Reports change only through the portal's workflow, which audits every step."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Period)
+class PeriodAdmin(admin.ModelAdmin):
+    list_display = ["key", "kind", "start", "end", "deadline", "state", "locked_at"]
+    list_filter = ["kind", "state", "year"]
+    fields = ["key", "kind", "year", "quarter", "start", "end", "deadline", "state", "locked_at"]
+    readonly_fields = ["key", "kind", "year", "quarter", "state", "locked_at"]
+    actions = ["open_periods", "close_periods", "lock_periods"]
+
+    def has_add_permission(self, request):
+        # Periods are created from their key (manage.py period 2025-Q3) or by the scheduled job.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _set(self, request, queryset, state):
+        for period in queryset:
+            period_set_state(period=period, state=state)
+        self.message_user(request, _("%d periods updated.") % queryset.count(), messages.SUCCESS)
+
+    @admin.action(description=_("Open the selected periods"))
+    def open_periods(self, request, queryset):
+        self._set(request, queryset, PeriodState.OPEN)
+
+    @admin.action(description=_("Close the selected periods"))
+    def close_periods(self, request, queryset):
+        self._set(request, queryset, PeriodState.CLOSED)
+
+    @admin.action(description=_("Lock the selected periods"))
+    def lock_periods(self, request, queryset):
+        self._set(request, queryset, PeriodState.LOCKED)
+
+
+@admin.register(Submission)
+class SubmissionAdmin(ReadOnlyAdmin):
+    list_display = ["unit", "period", "status", "is_late", "submitted_at", "reviewed_by", "times_returned"]
+    list_filter = ["status", "is_late", "period"]
+    search_fields = ["unit__name", "unit__code"]
+    list_select_related = ["unit", "period", "reviewed_by"]
+
+
+@admin.register(SubmissionEvent)
+class SubmissionEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "submission", "action", "from_status", "to_status", "by"]
+    list_filter = ["action"]
+    list_select_related = ["submission__unit", "submission__period", "by"]
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(ReadOnlyAdmin):
+    list_display = ["original_name", "submission", "size", "uploaded_by", "uploaded_at", "removed_at"]
+    list_select_related = ["submission__unit", "submission__period", "uploaded_by"]
+
+
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnlyAdmin):
+    list_display = ["period", "unit", "kind", "sent_at", "recipients"]
+    list_filter = ["kind", "period"]
+    list_select_related = ["period", "unit"]

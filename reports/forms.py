@@ -1,0 +1,86 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cchc_portal.forms import NFCForm
+from units.models import Kind
+
+from .models import Figure, SubmissionStatus
+from .services import FigureInput, validate_figure
+
+
+class FiguresForm(NFCForm):
+    """One row of fields per figure: counts for ratios and reductions, a value otherwise."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, figures: list[Figure], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.figures = figures
+        for figure in figures:
+            code = figure.target.code
+            if figure.uses_counts:
+                for name in ("numerator", "denominator"):
+                    self.fields[f"{code}__{name}"] = forms.IntegerField(
+                        required=False, min_value=0, localize=True, initial=getattr(figure, name)
+                    )
+            else:
+                self.fields[f"{code}__value"] = forms.DecimalField(
+                    required=False, min_value=0, max_digits=14, decimal_places=2, localize=True, initial=figure.value
+                )
+            self.fields[f"{code}__note"] = forms.CharField(required=False, max_length=2000, initial=figure.note)
+
+    def rows(self):
+        """(figure, {field name: bound field}) for the template."""
+        for figure in self.figures:
+            code = figure.target.code
+            yield figure, {name.split("__")[1]: self[name] for name in self.fields if name.startswith(f"{code}__")}
+
+    def clean(self):
+        cleaned = super().clean()
+        for figure in self.figures:
+            data = self.figure_input(figure, cleaned)
+            for field, messages in validate_figure(figure.measure, data).items():
+                name = f"{figure.target.code}__{field}"
+                if name in self.fields and name not in self.errors:
+                    for message in messages:
+                        self.add_error(name, message)
+        return cleaned
+
+    @staticmethod
+    def figure_input(figure: Figure, cleaned: dict) -> FigureInput:
+        code = figure.target.code
+        return FigureInput(
+            numerator=cleaned.get(f"{code}__numerator"),
+            denominator=cleaned.get(f"{code}__denominator"),
+            value=cleaned.get(f"{code}__value"),
+            note=cleaned.get(f"{code}__note") or "",
+        )
+
+    def figure_inputs(self) -> dict[str, FigureInput]:
+        return {f.target.code: self.figure_input(f, self.cleaned_data) for f in self.figures}
+
+
+class ReasonForm(NFCForm):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class VersionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class EvidenceForm(NFCForm):
+    file = forms.FileField(label=_("Evidence document"))
+
+
+class ReviewFilterForm(NFCForm):
+    period = forms.CharField(required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All statuses")), *SubmissionStatus.choices]
+    )
+    kind = forms.ChoiceField(label=_("Unit kind"), required=False, choices=[("", _("All kinds")), *Kind.choices])
+    late = forms.BooleanField(label=_("Late only"), required=False)
+
+
+class FiguresImportForm(NFCForm):
+    file = forms.FileField(label=_("Filled workbook (.xlsx)"))

@@ -1,0 +1,287 @@
+"""Submissions: figures, the review workflow and its audit trail.
+
+Every write goes through here, checks the period and the submission's state, and records a
+SubmissionEvent. State changes are conditional updates on (status, version), so that of two
+reviewers acting at once exactly one wins and the other is told.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cchc_portal.text import nfc
+from targets.models import Measure, Target
+from units.models import Unit, User
+
+from .models import (
+    EDITABLE_STATUSES,
+    EventAction,
+    Figure,
+    Period,
+    PeriodState,
+    Submission,
+    SubmissionEvent,
+    SubmissionStatus,
+)
+from .notices import notify_reviewed
+
+
+class ReportError(Exception):
+    """A refusal to show the user as it is (already translated)."""
+
+
+class Conflict(ReportError):
+    """Someone else changed the submission first."""
+
+
+class FigureErrors(ReportError):
+    """Field errors by target code: {"TTHC-05": {"numerator": ["..."]}}."""
+
+    def __init__(self, errors: dict[str, dict[str, list[str]]]):
+        self.errors = errors
+        super().__init__(_("Some figures are not valid."))
+
+
+@dataclass(frozen=True)
+class FigureInput:
+    numerator: int | None = None
+    denominator: int | None = None
+    value: Decimal | None = None
+    note: str = ""
+
+
+def validate_figure(measure: str, data: FigureInput) -> dict[str, list[str]]:
+    """The rules every figure obeys, whatever door it came in by (form or Excel)."""
+    errors: dict[str, list[str]] = {}
+    counts = measure in (Measure.RATIO, Measure.REDUCTION)
+    for field in ("numerator", "denominator"):
+        number = getattr(data, field)
+        if number is not None and (not isinstance(number, int) or number < 0):
+            errors.setdefault(field, []).append(_("Enter a whole number, 0 or more."))
+    both = not errors and None not in (data.numerator, data.denominator)
+    if measure == Measure.RATIO and both and data.numerator > data.denominator:
+        errors.setdefault("numerator", []).append(_("The numerator cannot be larger than the denominator."))
+    if counts and data.value is not None:
+        errors.setdefault("value", []).append(_("This target is reported as two counts, not as a value."))
+    if not counts:
+        if data.numerator is not None or data.denominator is not None:
+            errors.setdefault("value", []).append(_("This target is reported as a value, not as two counts."))
+        if data.value is not None:
+            if data.value < 0:
+                errors.setdefault("value", []).append(_("The value cannot be negative."))
+            elif measure == Measure.PERCENT and data.value > 100:
+                errors.setdefault("value", []).append(_("A percent must be between 0 and 100."))
+            elif measure == Measure.BOOLEAN and data.value not in (0, 1):
+                errors.setdefault("value", []).append(_("Enter 1 (done) or 0 (not done)."))
+            elif measure == Measure.COUNT and data.value != data.value.to_integral_value():
+                errors.setdefault("value", []).append(_("Enter a whole number, 0 or more."))
+    return errors
+
+
+def applicable_targets(unit: Unit, period: Period) -> QuerySet[Target]:
+    """Targets in force in the period's year that the unit's level reports."""
+    return Target.objects.in_force(period.year).for_level(unit.level)
+
+
+def _event(submission: Submission, action: str, by: User | None, **fields) -> SubmissionEvent:
+    return SubmissionEvent.objects.create(submission=submission, action=action, by=by, at=timezone.now(), **fields)
+
+
+def _check_period(period: Period, *, reporter: bool) -> None:
+    if period.state == PeriodState.LOCKED:
+        raise ReportError(_("The period %s is locked: nothing can be changed.") % period.label)
+    if reporter and period.state != PeriodState.OPEN:
+        raise ReportError(_("The period %s is closed for reporting.") % period.label)
+
+
+@transaction.atomic
+def submission_for(*, unit: Unit, period: Period, by: User | None) -> Submission:
+    """The unit's submission for the period, created as an empty draft the first time."""
+    submission = Submission.objects.filter(unit=unit, period=period).first()
+    if submission:
+        return submission
+    _check_period(period, reporter=True)
+    submission, created = Submission.objects.get_or_create(unit=unit, period=period)
+    if created:
+        Figure.objects.bulk_create(
+            Figure(submission=submission, target=t, measure=t.measure) for t in applicable_targets(unit, period)
+        )
+        _event(submission, EventAction.CREATED, by, to_status=SubmissionStatus.DRAFT)
+    return submission
+
+
+def _bump(submission: Submission, expected_version: int | None, allowed: tuple[str, ...], **changes) -> None:
+    rows = Submission.objects.filter(pk=submission.pk, status__in=allowed)
+    if expected_version is not None:
+        rows = rows.filter(version=expected_version)
+    if not rows.update(version=F("version") + 1, updated_at=timezone.now(), **changes):
+        current = Submission.objects.get(pk=submission.pk)
+        raise Conflict(
+            _("Someone else changed this submission first (it is now “%s”). Reload the page and try again.")
+            % current.get_status_display()
+        )
+    submission.refresh_from_db()
+
+
+@transaction.atomic
+def submission_save_figures(
+    *,
+    submission: Submission,
+    figures: dict[str, FigureInput],
+    by: User | None,
+    expected_version: int | None = None,
+    action: str = EventAction.FIGURES_SAVED,
+) -> Submission:
+    """Save figures (by target code) of a draft or returned submission; incomplete is fine.
+
+    All figures are checked first; any error refuses the whole save.
+    """
+    _check_period(submission.period, reporter=True)
+    if submission.status not in EDITABLE_STATUSES:
+        raise ReportError(_("Only a draft or a returned submission can be changed."))
+    stored = {f.target.code: f for f in submission.figures.select_related("target")}
+    errors: dict[str, dict[str, list[str]]] = {}
+    for code, data in figures.items():
+        if code not in stored:
+            errors[code] = {"target": [_("This target does not apply to the unit in this period.")]}
+            continue
+        problems = validate_figure(stored[code].measure, data)
+        if problems:
+            errors[code] = problems
+    if errors:
+        raise FigureErrors(errors)
+    changes: dict[str, dict[str, list]] = {}
+    changed = []
+    for code, data in figures.items():
+        figure = stored[code]
+        new = {
+            "numerator": data.numerator,
+            "denominator": data.denominator,
+            "value": data.value,
+            "note": nfc(data.note.strip()),
+        }
+        diff = {k: [_plain(getattr(figure, k)), _plain(v)] for k, v in new.items() if getattr(figure, k) != v}
+        if diff:
+            for key, value in new.items():
+                setattr(figure, key, value)
+            changed.append(figure)
+            changes[code] = diff
+    _bump(submission, expected_version, EDITABLE_STATUSES)
+    if changed:
+        Figure.objects.bulk_update(changed, ["numerator", "denominator", "value", "note"])
+        _event(submission, action, by, changes=changes)
+    return submission
+
+
+def _plain(value):
+    return str(value) if isinstance(value, Decimal) else value
+
+
+@transaction.atomic
+def submission_submit(*, submission: Submission, by: User | None, expected_version: int | None = None) -> Submission:
+    """Send a draft or returned submission for review; every applicable figure is required."""
+    _check_period(submission.period, reporter=True)
+    missing = {
+        f.target.code: {"value" if not f.uses_counts else "numerator": [_("Required before sending.")]}
+        for f in submission.figures.select_related("target")
+        if not f.is_complete
+    }
+    if missing:
+        raise FigureErrors(missing)
+    now = timezone.now()
+    late = timezone.localdate(now) > submission.period.deadline
+    before = submission.status
+    _bump(
+        submission,
+        expected_version,
+        EDITABLE_STATUSES,
+        status=SubmissionStatus.SUBMITTED,
+        submitted_at=now,
+        is_late=late,
+    )
+    _event(submission, EventAction.SUBMITTED, by, from_status=before, to_status=SubmissionStatus.SUBMITTED)
+    return submission
+
+
+@transaction.atomic
+def submission_approve(*, submission: Submission, by: User, expected_version: int | None = None) -> Submission:
+    _check_period(submission.period, reporter=False)
+    now = timezone.now()
+    allowed = (SubmissionStatus.SUBMITTED,)
+    _bump(submission, expected_version, allowed, status=SubmissionStatus.APPROVED, reviewed_at=now, reviewed_by=by)
+    _event(
+        submission,
+        EventAction.APPROVED,
+        by,
+        from_status=SubmissionStatus.SUBMITTED,
+        to_status=SubmissionStatus.APPROVED,
+    )
+    transaction.on_commit(lambda: notify_reviewed(submission.pk))
+    return submission
+
+
+def _reason(reason: str) -> str:
+    reason = nfc((reason or "").strip())
+    if not reason:
+        raise ReportError(_("A reason is required."))
+    return reason
+
+
+@transaction.atomic
+def submission_return(
+    *, submission: Submission, by: User, reason: str, expected_version: int | None = None
+) -> Submission:
+    """Send a submitted report back to the unit with the reason it must fix."""
+    reason = _reason(reason)
+    _check_period(submission.period, reporter=False)
+    _bump(
+        submission,
+        expected_version,
+        (SubmissionStatus.SUBMITTED,),
+        status=SubmissionStatus.RETURNED,
+        return_reason=reason,
+        times_returned=F("times_returned") + 1,
+        reviewed_at=timezone.now(),
+        reviewed_by=by,
+    )
+    _event(
+        submission,
+        EventAction.RETURNED,
+        by,
+        from_status=SubmissionStatus.SUBMITTED,
+        to_status=SubmissionStatus.RETURNED,
+        reason=reason,
+    )
+    transaction.on_commit(lambda: notify_reviewed(submission.pk))
+    return submission
+
+
+@transaction.atomic
+def submission_reopen(
+    *, submission: Submission, by: User, reason: str, expected_version: int | None = None
+) -> Submission:
+    """Give an approved submission back to the unit for correction (secretariat only)."""
+    reason = _reason(reason)
+    _check_period(submission.period, reporter=False)
+    _bump(
+        submission,
+        expected_version,
+        (SubmissionStatus.APPROVED,),
+        status=SubmissionStatus.RETURNED,
+        return_reason=reason,
+    )
+    _event(
+        submission,
+        EventAction.REOPENED,
+        by,
+        from_status=SubmissionStatus.APPROVED,
+        to_status=SubmissionStatus.RETURNED,
+        reason=reason,
+    )
+    return submission

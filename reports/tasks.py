@@ -1,0 +1,18 @@
+"""Scheduled reporting jobs. Thin: they call the services, which are idempotent."""
+
+from celery import shared_task
+
+from .notices import reminders_send
+from .periods import periods_open_due
+
+
+@shared_task
+def open_due_periods() -> str:
+    """Make sure the quarter under way exists and is open for reporting."""
+    return periods_open_due().key
+
+
+@shared_task
+def send_reminders() -> int:
+    """Deadline reminders; safe to run any number of times a day."""
+    return reminders_send()

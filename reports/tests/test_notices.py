@@ -1,0 +1,66 @@
+import datetime as dt
+
+import pytest
+from django.core import mail
+
+from reports.models import Reminder, ReminderKind
+from reports.notices import reminders_send
+from reports.services import submission_approve, submission_return
+from reports.tasks import send_reminders
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def emails(reporter_a, reporter_b):
+    reporter_a.email, reporter_b.email = "baocao@nghiloc.gov.vn", "baocao@dienchau.gov.vn"
+    reporter_a.save()
+    reporter_b.save()
+
+
+def test_reporters_are_told_when_returned(submitted_a, secretariat, emails, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        submission_return(submission=submitted_a, by=secretariat, reason="Thiếu tài liệu kiểm chứng")
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["baocao@nghiloc.gov.vn"]
+    assert message.subject == "[CCHC] Báo cáo Quý I/2025 của Huyện Nghi Lộc bị trả lại"
+    assert "Lý do: Thiếu tài liệu kiểm chứng" in message.body and "/reports/2025-Q1/429/" in message.body
+
+
+def test_reporters_are_told_when_approved_only_after_commit(
+    submitted_a, secretariat, emails, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        submission_approve(submission=submitted_a, by=secretariat)
+    assert mail.outbox == []  # nothing leaves before the approval is committed
+    for callback in callbacks:
+        callback()
+    assert mail.outbox[0].subject == "[CCHC] Báo cáo Quý I/2025 của Huyện Nghi Lộc đã được duyệt"
+
+
+def test_reminders_before_the_deadline_go_once_to_units_with_nothing_sent(
+    catalogue, period, submitted_a, district_b, commune_a1, emails
+):
+    today = period.deadline - dt.timedelta(days=2)
+    assert reminders_send(today) == 1  # Diễn Châu; Nghi Lộc has sent; Nghi Phong has no reporter e-mail
+    assert mail.outbox[0].to == ["baocao@dienchau.gov.vn"]
+    assert "hạn gửi báo cáo Quý I/2025 là ngày" in mail.outbox[0].subject
+    assert reminders_send(today) == 0
+    assert send_reminders.apply().get() == 0  # the scheduled task, redelivered: still nothing
+    assert len(mail.outbox) == 1
+    reminded = set(Reminder.objects.values_list("unit__code", "kind"))
+    assert ("425", ReminderKind.BEFORE_DEADLINE) in reminded and ("429", ReminderKind.BEFORE_DEADLINE) not in reminded
+
+
+def test_no_reminder_too_early(catalogue, period, district_b, emails):
+    assert reminders_send(period.deadline - dt.timedelta(days=10)) == 0
+    assert not Reminder.objects.exists()
+
+
+def test_overdue_reminder_once_after_the_deadline(catalogue, period, district_a, district_b, emails):
+    assert reminders_send(period.deadline - dt.timedelta(days=1)) == 2
+    assert reminders_send(period.deadline + dt.timedelta(days=1)) == 2
+    assert all("đã quá hạn" in m.subject for m in mail.outbox[2:])
+    assert reminders_send(period.deadline + dt.timedelta(days=2)) == 0
+    assert len(mail.outbox) == 4

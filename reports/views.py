@@ -1,0 +1,353 @@
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cchc_portal.xlsx import XLSX_CONTENT_TYPE, WorkbookRejected
+from targets.selectors import ThresholdResolver
+from units.access import secretariat_required
+from units.models import Role, Unit
+
+from .access import can_edit, can_review, can_view_unit
+from .evidence import evidence_add, evidence_remove
+from .excel import figures_import, template_workbook
+from .forms import EvidenceForm, FiguresForm, FiguresImportForm, ReasonForm, ReviewFilterForm, VersionForm
+from .models import Evidence, Figure, Period, Submission, SubmissionStatus
+from .notices import units_due
+from .services import (
+    FigureErrors,
+    ReportError,
+    applicable_targets,
+    submission_approve,
+    submission_for,
+    submission_reopen,
+    submission_return,
+    submission_save_figures,
+    submission_submit,
+)
+
+
+@login_required
+def home(request):
+    """Each person's start page: their units' reports for the open periods, deadlines first."""
+    user, today = request.user, timezone.localdate()
+    periods = list(Period.objects.open().order_by("deadline"))
+    mine = user.unit_ids_for(Role.REPORTER) | user.unit_ids_for(Role.UNIT_HEAD) | user.unit_ids_for(Role.STEERING)
+    units = list(Unit.objects.filter(pk__in=mine).order_by("path"))
+    submissions = {(s.unit_id, s.period_id): s for s in Submission.objects.filter(unit__in=units, period__in=periods)}
+    rows = [
+        {
+            "unit": unit,
+            "period": period,
+            "submission": submissions.get((unit.pk, period.pk)),
+            "days_left": period.days_to_deadline(today),
+            "overdue": max(0, -period.days_to_deadline(today)),
+            "can_edit": can_edit(user, unit),
+        }
+        for period in periods
+        for unit in units
+        if unit.is_current_on(min(period.end, today))
+    ]
+    summary = []
+    if can_review(user):
+        counts = Submission.objects.filter(period__in=periods).values("period_id", "status").annotate(n=Count("id"))
+        by_period = {(c["period_id"], c["status"]): c["n"] for c in counts}
+        summary = [
+            {
+                "period": p,
+                "due": units_due(p).count(),
+                "statuses": [
+                    (label, by_period.get((p.pk, value), 0), value) for value, label in SubmissionStatus.choices
+                ],
+            }
+            for p in periods
+        ]
+    import_periods = periods if user.unit_ids_for(Role.REPORTER) else []
+    context = {"rows": rows, "summary": summary, "import_periods": import_periods}
+    return render(request, "reports/home.html", context)
+
+
+def _unit_in_period(request, period_key: str, unit_code: str) -> tuple[Period, Unit]:
+    """The access helper of every submission view: 404 unless the person may see the unit."""
+    period = get_object_or_404(Period, key=period_key)
+    unit = get_object_or_404(Unit, code=unit_code)
+    if not can_view_unit(request.user, unit):
+        raise Http404
+    return period, unit
+
+
+def _figures(submission: Submission | None, unit: Unit, period: Period) -> list[Figure]:
+    """The submission's figures (unsaved ones before it exists), each with its threshold."""
+    if submission is not None:
+        figures = list(submission.figures.select_related("target"))
+    else:
+        figures = [Figure(target=t, measure=t.measure) for t in applicable_targets(unit, period)]
+    resolver = ThresholdResolver.load(as_of=period.locked_at)
+    for figure in figures:
+        figure.threshold = resolver.resolve(figure.target_id, unit.level, period.year)
+    return figures
+
+
+def _page_context(request, period, unit, submission, form=None) -> dict:
+    figures = _figures(submission, unit, period)
+    editable = (
+        can_edit(request.user, unit) and (submission is None or submission.is_editable) and period.state == "open"
+    )
+    return {
+        "period": period,
+        "unit": unit,
+        "submission": submission,
+        "form": form or FiguresForm(figures=figures, initial={"version": submission.version if submission else 0}),
+        "editable": editable,
+        "reviewer": can_review(request.user),
+        "evidence": submission.evidence.filter(removed_at__isnull=True) if submission else [],
+        "events": submission.events.select_related("by") if submission else [],
+        "evidence_form": EvidenceForm(),
+    }
+
+
+@login_required
+@require_GET
+def submission_page(request, period_key: str, unit_code: str):
+    period, unit = _unit_in_period(request, period_key, unit_code)
+    submission = Submission.objects.filter(unit=unit, period=period).first()
+    return render(request, "reports/submission.html", _page_context(request, period, unit, submission))
+
+
+def _back(period: Period, unit: Unit) -> str:
+    return reverse("reports:submission", args=[period.key, unit.code])
+
+
+@login_required
+@require_POST
+def submission_save(request, period_key: str, unit_code: str):
+    """Save the figures (htmx: answers with the form alone); with "submit", send them too."""
+    period, unit = _unit_in_period(request, period_key, unit_code)
+    if not can_edit(request.user, unit):
+        raise PermissionDenied
+    existing = Submission.objects.filter(unit=unit, period=period).first()
+    form = FiguresForm(request.POST, figures=_figures(existing, unit, period))
+    saved = False
+    if form.is_valid():
+        try:
+            submission = existing or submission_for(unit=unit, period=period, by=request.user)
+            submission = submission_save_figures(
+                submission=submission,
+                figures=form.figure_inputs(),
+                by=request.user,
+                expected_version=form.cleaned_data["version"] or 1,
+            )
+            # The figures are saved: whatever happens next, the form must carry the new version.
+            form.data["version"] = submission.version
+            if "submit" in request.POST:
+                submission_submit(submission=submission, by=request.user)
+                messages.success(request, _("The report was sent for review."))
+                return _redirect(request, _back(period, unit))
+        except FigureErrors as exc:
+            for code, fields in exc.errors.items():
+                for field, problems in fields.items():
+                    name = f"{code}__{field}"
+                    for problem in problems:
+                        form.add_error(name if name in form.fields else None, problem)
+        except ReportError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if not request.htmx:
+                messages.success(request, _("Draft saved."))
+                return redirect(_back(period, unit))
+            form, saved = (
+                FiguresForm(figures=_figures(submission, unit, period), initial={"version": submission.version}),
+                True,
+            )
+    existing = Submission.objects.filter(unit=unit, period=period).first()
+    context = _page_context(request, period, unit, existing, form)
+    context["saved"] = saved
+    template = "reports/_figures_form.html" if request.htmx else "reports/submission.html"
+    return render(request, template, context)
+
+
+def _redirect(request, url: str) -> HttpResponse:
+    """A redirect that htmx follows with a full page load."""
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def _review_action(request, period_key, unit_code, action, form_class):
+    period, unit = _unit_in_period(request, period_key, unit_code)
+    if not can_review(request.user):
+        raise PermissionDenied
+    submission = get_object_or_404(Submission, unit=unit, period=period)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("A reason is required."))
+    else:
+        try:
+            extra = {"reason": form.cleaned_data["reason"]} if "reason" in form.cleaned_data else {}
+            action(submission=submission, by=request.user, expected_version=form.cleaned_data.get("version"), **extra)
+            messages.success(
+                request,
+                _("%(unit)s: the report is now “%(status)s”.")
+                % {"unit": unit.name, "status": submission.get_status_display()},
+            )
+        except ReportError as exc:
+            messages.error(request, str(exc))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = _back(period, unit)
+    return redirect(target)
+
+
+@login_required
+@require_POST
+def submission_approve_view(request, period_key: str, unit_code: str):
+    return _review_action(request, period_key, unit_code, submission_approve, VersionForm)
+
+
+@login_required
+@require_POST
+def submission_return_view(request, period_key: str, unit_code: str):
+    return _review_action(request, period_key, unit_code, submission_return, ReasonForm)
+
+
+@login_required
+@require_POST
+def submission_reopen_view(request, period_key: str, unit_code: str):
+    return _review_action(request, period_key, unit_code, submission_reopen, ReasonForm)
+
+
+@login_required
+@require_POST
+def evidence_upload(request, period_key: str, unit_code: str):
+    period, unit = _unit_in_period(request, period_key, unit_code)
+    if not can_edit(request.user, unit):
+        raise PermissionDenied
+    form = EvidenceForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            submission = submission_for(unit=unit, period=period, by=request.user)
+            evidence_add(submission=submission, upload=form.cleaned_data["file"], by=request.user)
+            messages.success(request, _("Document attached."))
+        except ReportError as exc:
+            messages.error(request, str(exc))
+    else:
+        messages.error(request, _("Choose a file to attach."))
+    return redirect(_back(period, unit))
+
+
+def _evidence_for_user(request, period_key, unit_code, pk) -> Evidence:
+    period, unit = _unit_in_period(request, period_key, unit_code)
+    return get_object_or_404(Evidence, pk=pk, submission__unit=unit, submission__period=period, removed_at__isnull=True)
+
+
+@login_required
+@require_GET
+def evidence_download(request, period_key: str, unit_code: str, pk: int):
+    evidence = _evidence_for_user(request, period_key, unit_code, pk)
+    response = FileResponse(evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name)
+    response["Content-Type"] = evidence.content_type
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_POST
+def evidence_delete(request, period_key: str, unit_code: str, pk: int):
+    evidence = _evidence_for_user(request, period_key, unit_code, pk)
+    if not can_edit(request.user, evidence.submission.unit):
+        raise PermissionDenied
+    try:
+        evidence_remove(evidence=evidence, by=request.user)
+        messages.success(request, _("Document removed."))
+    except ReportError as exc:
+        messages.error(request, str(exc))
+    return redirect(_back(evidence.submission.period, evidence.submission.unit))
+
+
+@login_required
+@require_GET
+def figures_template(request, period_key: str):
+    """The Excel template: a reporter's own unit, or for the secretariat a unit and all below it."""
+    period = get_object_or_404(Period, key=period_key)
+    unit = get_object_or_404(Unit, code=request.GET.get("unit", ""))
+    if can_review(request.user):
+        units = units_due(period).filter(path__startswith=unit.path)
+    elif can_edit(request.user, unit):
+        units = [unit]
+    else:
+        raise Http404
+    response = HttpResponse(template_workbook(period=period, units=units), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="bao-cao-{period.key}-{unit.code}.xlsx"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def figures_upload(request, period_key: str):
+    period = get_object_or_404(Period, key=period_key)
+    reporter_units = request.user.unit_ids_for(Role.REPORTER)
+    if not (reporter_units or can_review(request.user)):
+        raise PermissionDenied
+    form = FiguresImportForm(request.POST or None, request.FILES or None)
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = figures_import(upload=form.cleaned_data["file"], period=period, by=request.user)
+        except WorkbookRejected as exc:
+            form.add_error("file", str(exc))
+        else:
+            if result.ok:
+                messages.success(
+                    request,
+                    _("Imported %(figures)d figures of %(units)d units, saved as drafts: check and send them.")
+                    % {"figures": result.figures, "units": result.units},
+                )
+                return redirect("home")
+            errors = result.errors
+    context = {"form": form, "errors": errors, "period": period}
+    return render(request, "reports/import.html", context, status=400 if errors else 200)
+
+
+@secretariat_required
+@require_GET
+def review_queue(request):
+    form = ReviewFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    periods = Period.objects.order_by("-end")
+    period = (
+        periods.filter(key=filters.get("period")).first() or periods.filter(state="open").first() or periods.first()
+    )
+    submissions = Submission.objects.none()
+    if period:
+        submissions = Submission.objects.filter(period=period).select_related("unit", "reviewed_by")
+        status = filters.get("status", "") if "status" in request.GET else SubmissionStatus.SUBMITTED
+        if status:
+            submissions = submissions.filter(status=status)
+        if filters.get("kind"):
+            submissions = submissions.filter(unit__kind=filters["kind"])
+        if filters.get("late"):
+            submissions = submissions.filter(is_late=True)
+        submissions = submissions.order_by("submitted_at", "unit__path")
+    query = urlencode({k: v for k, v in request.GET.items() if v})
+    context = {
+        "form": form,
+        "period": period,
+        "periods": periods,
+        "submissions": submissions,
+        "next": f"{reverse('reports:review')}?{query}" if query else reverse("reports:review"),
+        "status": request.GET.get("status", "") if "status" in request.GET else SubmissionStatus.SUBMITTED,
+    }
+    return render(request, "reports/review.html", context)
