@@ -112,7 +112,12 @@ CELERY_TIMEZONE = "Asia/Ho_Chi_Minh"
 CELERY_BEAT_SCHEDULE = {
     "open-due-periods": {"task": "reports.tasks.open_due_periods", "schedule": crontab(minute=5, hour=0)},
     "send-reminders": {"task": "reports.tasks.send_reminders", "schedule": crontab(minute=0, hour=7)},
+    "recompute-stale": {"task": "targets.tasks.recompute_stale", "schedule": 300.0},
+    "recompute-all": {"task": "targets.tasks.recompute_all", "schedule": crontab(minute=30, hour=1)},
 }
+# Fail fast when the broker is down: the approval commits and the sweep recomputes later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
 
 AUTH_USER_MODEL = "units.User"
 LOGIN_URL = "login"
@@ -159,6 +164,13 @@ REPORT_DEADLINE_DAY = env.int("REPORT_DEADLINE_DAY", default=17)
 REMINDER_DAYS_BEFORE = env.int("REMINDER_DAYS_BEFORE", default=3)
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 2**20)
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
+
+# Attainment engine: score bands (lowest score of each band), "at risk" margin in points,
+# how many missed thresholds flag a laggard, and the robust z-score beyond which a figure is odd.
+SCORE_BANDS = [(80, "good"), (65, "fair"), (50, "average"), (0, "weak")]
+AT_RISK_MARGIN = env.float("AT_RISK_MARGIN", default=2.0)
+LAGGARD_MIN_MISSED = env.int("LAGGARD_MIN_MISSED", default=3)
+OUTLIER_Z = env.float("OUTLIER_Z", default=3.5)
 
 # Uploaded workbooks: size before and after unzipping (zip bombs are refused).
 XLSX_MAX_UPLOAD_BYTES = env.int("XLSX_MAX_UPLOAD_BYTES", default=10 * 2**20)

@@ -117,7 +117,7 @@ def demo_submissions_create(*, open_deadline: dt.date | None = None) -> int:
             rows = []
             for target in targets[level]:
                 start, pace = profiles.setdefault(
-                    (unit.pk, target.pk), (rng.uniform(0.35, 0.9), rng.uniform(-0.01, 0.05))
+                    (unit.pk, target.pk), (rng.uniform(0.6, 0.97), rng.uniform(-0.01, 0.04))
                 )
                 values = _figure(rng, target, level, start, pace, step)
                 if status == SubmissionStatus.DRAFT and rng.random() < 0.3:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from cchc_portal.text import nfc
 from targets.models import Measure, Target
+from targets.tasks import results_outdated
 from units.models import Unit, User
 
 from .models import (
@@ -222,6 +223,7 @@ def submission_approve(*, submission: Submission, by: User, expected_version: in
         from_status=SubmissionStatus.SUBMITTED,
         to_status=SubmissionStatus.APPROVED,
     )
+    results_outdated(submission.period)
     transaction.on_commit(lambda: notify_reviewed(submission.pk))
     return submission
 
@@ -258,6 +260,7 @@ def submission_return(
         to_status=SubmissionStatus.RETURNED,
         reason=reason,
     )
+    results_outdated(submission.period)
     transaction.on_commit(lambda: notify_reviewed(submission.pk))
     return submission
 
@@ -284,4 +287,5 @@ def submission_reopen(
         to_status=SubmissionStatus.RETURNED,
         reason=reason,
     )
+    results_outdated(submission.period)
     return submission

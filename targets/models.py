@@ -259,3 +259,148 @@ class CatalogueChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target.code} · {self.get_action_display()} · {self.changed_at:%d/%m/%Y %H:%M}"
+
+
+# --- Attainment: what the engine computes per period, read directly by the dashboards. ---
+
+
+class Status(models.TextChoices):
+    MET = "met", _("Met")
+    AT_RISK = "at_risk", _("At risk")
+    BEHIND = "behind", _("Behind")
+    NO_DATA = "no_data", _("No data")
+
+
+class Attainment(models.Model):
+    """One unit's result on one target in one period."""
+
+    period = models.ForeignKey("reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey("units.Unit", verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="+")
+    numerator = models.DecimalField(_("numerator"), max_digits=20, decimal_places=4, null=True)
+    denominator = models.DecimalField(_("denominator"), max_digits=20, decimal_places=4, null=True)
+    value = models.DecimalField(_("value"), max_digits=12, decimal_places=4, null=True)
+    threshold = models.DecimalField(_("threshold"), max_digits=12, decimal_places=2, null=True)
+    met = models.BooleanField(_("met"), null=True)
+    gap = models.DecimalField(
+        _("gap"), max_digits=12, decimal_places=4, null=True, help_text=_("Ahead (+) or behind (-).")
+    )
+    change = models.DecimalField(_("change since the previous period"), max_digits=12, decimal_places=4, null=True)
+    projection = models.DecimalField(_("projection for 2025"), max_digits=12, decimal_places=4, null=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    provisional = models.BooleanField(_("provisional"), default=False, help_text=_("Sent but not yet approved."))
+    derived = models.BooleanField(_("from predecessors"), default=False)
+
+    class Meta:
+        verbose_name = _("attainment")
+        verbose_name_plural = _("attainments")
+        constraints = [models.UniqueConstraint(fields=["period", "unit", "target"], name="attainment_unique")]
+        indexes = [models.Index(fields=["period", "target", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} · {self.target_id} · {self.status}"
+
+
+class ScopeKind(models.TextChoices):
+    PROVINCE = "province", _("Whole province")
+    LEVEL = "level", _("Level")
+    KIND = "kind", _("Unit kind")
+    DISTRICT = "district", _("District with its communes")
+
+
+class Rollup(models.Model):
+    """A target rolled up over a group of units: the ratio of sums, and how many units meet it."""
+
+    period = models.ForeignKey("reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(_("scope"), max_length=10, choices=ScopeKind.choices)
+    scope_key = models.CharField(_("scope key"), max_length=30, help_text=_("Level, unit kind or district code."))
+    numerator = models.DecimalField(_("numerator"), max_digits=24, decimal_places=4, null=True)
+    denominator = models.DecimalField(_("denominator"), max_digits=24, decimal_places=4, null=True)
+    value = models.DecimalField(_("value"), max_digits=12, decimal_places=4, null=True)
+    threshold = models.DecimalField(_("threshold"), max_digits=12, decimal_places=2, null=True)
+    met = models.BooleanField(_("met"), null=True)
+    units_total = models.PositiveIntegerField(_("units"))
+    units_reporting = models.PositiveIntegerField(_("units with data"))
+    units_met = models.PositiveIntegerField(_("units meeting the threshold"))
+
+    class Meta:
+        verbose_name = _("roll-up")
+        verbose_name_plural = _("roll-ups")
+        constraints = [models.UniqueConstraint(fields=["period", "target", "scope", "scope_key"], name="rollup_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.target_id} · {self.scope} {self.scope_key}: {self.value}"
+
+
+class Band(models.TextChoices):
+    GOOD = "good", _("Good")
+    FAIR = "fair", _("Fair")
+    AVERAGE = "average", _("Average")
+    WEAK = "weak", _("Weak")
+
+
+class UnitScore(models.Model):
+    """A unit's score out of 100 for a period, its band and rank among units of its level."""
+
+    period = models.ForeignKey("reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey("units.Unit", verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+")
+    level = models.CharField(_("level"), max_length=20, choices=Level.choices)
+    score = models.DecimalField(_("score"), max_digits=6, decimal_places=2)
+    band = models.CharField(_("band"), max_length=10, choices=Band.choices)
+    rank = models.PositiveIntegerField(_("rank"))
+    rank_of = models.PositiveIntegerField(_("ranked units"))
+    movement = models.IntegerField(_("movement"), null=True, help_text=_("Places gained (+) or lost (-)."))
+    targets_met = models.PositiveSmallIntegerField(_("targets met"))
+    targets_total = models.PositiveSmallIntegerField(_("targets"))
+
+    class Meta:
+        verbose_name = _("unit score")
+        verbose_name_plural = _("unit scores")
+        ordering = ["level", "rank"]
+        constraints = [models.UniqueConstraint(fields=["period", "unit"], name="unit_score_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id}: {self.score} ({self.rank}/{self.rank_of})"
+
+
+class LaggardFlag(models.Model):
+    """A unit flagged as lagging (đơn vị chậm tiến độ) in a period, with its reasons."""
+
+    period = models.ForeignKey("reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey("units.Unit", verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+")
+    reasons = models.JSONField(_("reasons"), default=list, help_text=_('[{"code": ..., "target": ..., "detail": ...}]'))
+    severity = models.PositiveSmallIntegerField(_("severity"), default=0)
+    responsible = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("responsible steering members"), related_name="+", blank=True
+    )
+
+    class Meta:
+        verbose_name = _("laggard flag")
+        verbose_name_plural = _("laggard flags")
+        ordering = ["-severity"]
+        constraints = [models.UniqueConstraint(fields=["period", "unit"], name="laggard_flag_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id}: {', '.join(r['code'] for r in self.reasons)}"
+
+
+class PeriodComputation(models.Model):
+    """Whether a period's results are fresh: approvals mark it stale, the engine marks it fresh."""
+
+    period = models.OneToOneField(
+        "reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="computation"
+    )
+    stale = models.BooleanField(_("stale"), default=True)
+    stale_since = models.DateTimeField(_("stale since"), null=True, blank=True)
+    computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+
+    class Meta:
+        verbose_name = _("period computation")
+        verbose_name_plural = _("period computations")
+        indexes = [models.Index(fields=["stale"])]
+
+    def __str__(self) -> str:
+        return f"{self.period_id}: {'stale' if self.stale else 'fresh'}"

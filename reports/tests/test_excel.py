@@ -5,11 +5,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
+from conftest import COMPLETE
 from reports.excel import figures_import, template_workbook
 from reports.models import EventAction, Figure, Submission, SubmissionEvent, SubmissionStatus
 from reports.periods import period_create
 from reports.services import submission_approve, submission_for, submission_save_figures, submission_submit
-from reports.tests.conftest import COMPLETE
 
 pytestmark = pytest.mark.django_db
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from conftest import COMPLETE
 from reports.models import EventAction, Figure, PeriodState, Submission, SubmissionEvent, SubmissionStatus
 from reports.periods import period_set_state
 from reports.services import (
@@ -19,7 +20,6 @@ from reports.services import (
     submission_save_figures,
     submission_submit,
 )
-from reports.tests.conftest import COMPLETE
 
 pytestmark = pytest.mark.django_db
 

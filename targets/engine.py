@@ -1,0 +1,557 @@
+"""The attainment engine: from approved figures to results, roll-ups, scores, ranks and laggards.
+
+`period_recompute` reads everything it needs in a fixed number of queries (whatever the number of
+units), computes in memory, and swaps the period's results in one transaction: a run killed
+half-way leaves the previous results in place, and running it twice gives the same rows.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from reports.models import Figure, Period, PeriodKind, Submission, SubmissionStatus
+from units.models import KIND_LEVEL, Level, Role, RoleAssignment, SuccessionLink, Unit
+
+from .models import (
+    Aggregation,
+    Attainment,
+    Band,
+    Direction,
+    LaggardFlag,
+    Measure,
+    PeriodComputation,
+    Rollup,
+    ScopeKind,
+    Status,
+    Target,
+    UnitScore,
+)
+from .selectors import ThresholdResolver
+
+ZERO, ONE, HUNDRED = Decimal(0), Decimal(1), Decimal(100)
+COUNT_MEASURES = (Measure.RATIO, Measure.REDUCTION)
+HISTORY = 7  # earlier periods of the same kind read for change, declines, projection and outliers
+
+
+@dataclass
+class Raw:
+    """What a unit reported for a target, as raw counts or a value, before any judgement."""
+
+    numerator: Decimal | None = None
+    denominator: Decimal | None = None
+    value: Decimal | None = None
+    provisional: bool = False
+
+    def empty(self) -> bool:
+        return self.numerator is None and self.denominator is None and self.value is None
+
+
+@dataclass
+class Summary:
+    period: str
+    attainments: int = 0
+    changed: int = 0
+    scores: int = 0
+    laggards: int = 0
+    rollups: int = 0
+    seconds: float = 0.0
+    queries: list[str] = field(default_factory=list)
+
+
+# --- Arithmetic on one figure -------------------------------------------------------------------
+
+
+def judge(target: Target, raw: Raw | None, threshold: Decimal | None) -> tuple[Decimal | None, bool | None]:
+    """The value of a raw figure and whether it clears the threshold."""
+    if raw is None or raw.empty():
+        return None, None
+    value = target.value_of(raw.numerator, raw.denominator) if target.measure in COUNT_MEASURES else raw.value
+    return value, target.is_met(value, threshold)
+
+
+def earned(target: Target, value: Decimal | None, threshold: Decimal | None) -> Decimal:
+    """Share of the target's weight a value earns: all of it at the threshold, else in proportion."""
+    if value is None or threshold is None:
+        return ZERO
+    if target.direction == Direction.LOWER:
+        return ONE if value <= threshold else (threshold / value if value > 0 else ONE)
+    if threshold <= 0 or value >= threshold:
+        return ONE
+    return max(ZERO, value / threshold)
+
+
+def band_of(score: Decimal) -> str:
+    for cutoff, band in settings.SCORE_BANDS:
+        if score >= Decimal(str(cutoff)):
+            return band
+    return Band.WEAK
+
+
+def robust_stats(sample: list[Decimal]) -> tuple[Decimal, Decimal] | None:
+    """Median and median absolute deviation of a sample; None when too small or flat."""
+    if len(sample) < 3:
+        return None
+    median = statistics.median(sample)
+    mad = statistics.median([abs(x - median) for x in sample])
+    return (median, mad) if mad else None
+
+
+def robust_z(value: Decimal, stats: tuple[Decimal, Decimal] | None) -> float | None:
+    """Modified z-score (Iglewicz-Hoaglin): 0.6745 (x - median) / MAD."""
+    if stats is None:
+        return None
+    median, mad = stats
+    return float(Decimal("0.6745") * (value - median) / mad)
+
+
+def project(points: list[tuple[int, Decimal]], at: int) -> Decimal | None:
+    """Least-squares line through (period index, value), read at index `at`."""
+    if len(points) < 2:
+        return None
+    xs = [Decimal(x) for x, _ in points]
+    ys = [y for _, y in points]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    if spread == 0:
+        return None
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+    return mean_y + slope * (Decimal(at) - mean_x)
+
+
+def path_prefixes(path: str) -> list[str]:
+    """ "/40/429/17700/" -> ["/40/", "/40/429/", "/40/429/17700/"]: the unit and its ancestors."""
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def period_index(period: Period) -> int:
+    return period.year * 4 + (period.quarter or 4) if period.kind == PeriodKind.QUARTER else period.year
+
+
+def end_index(period: Period, year: int) -> int:
+    """The index of the last period of the same kind in `year` (the horizon of projections)."""
+    return year * 4 + 4 if period.kind == PeriodKind.QUARTER else year
+
+
+# --- Loading -------------------------------------------------------------------------------------
+
+
+def _quarters_in(period: Period) -> list[Period]:
+    if period.kind == PeriodKind.QUARTER:
+        return [period]
+    last = {PeriodKind.HALF: 2, PeriodKind.NINE_MONTHS: 3, PeriodKind.YEAR: 4}[period.kind]
+    return list(Period.objects.filter(kind=PeriodKind.QUARTER, year=period.year, quarter__lte=last).order_by("quarter"))
+
+
+def _load_raw(period: Period, targets: dict[int, Target]) -> dict[tuple[int, int], Raw]:
+    """Figures of the period by (unit, target): approved ones; sent-but-unapproved as provisional.
+
+    A 6-month, 9-month or annual period adds up its quarters' counts (or takes the latest value).
+    """
+    quarters = _quarters_in(period)
+    order = {q.pk: i for i, q in enumerate(quarters)}
+    rows = (
+        Figure.objects.filter(
+            submission__period__in=quarters,
+            submission__status__in=[SubmissionStatus.APPROVED, SubmissionStatus.SUBMITTED],
+            target_id__in=targets,
+        )
+        .values_list(
+            "submission__unit_id",
+            "submission__period_id",
+            "submission__status",
+            "target_id",
+            "numerator",
+            "denominator",
+            "value",
+        )
+        .order_by("submission__period__end")
+    )
+    raw: dict[tuple[int, int], Raw] = {}
+    for unit_id, period_id, status, target_id, numerator, denominator, value in rows:
+        if period.kind != PeriodKind.QUARTER and status != SubmissionStatus.APPROVED:
+            continue  # provisional figures are shown for a quarter only
+        target = targets[target_id]
+        item = raw.setdefault((unit_id, target_id), Raw())
+        provisional = status != SubmissionStatus.APPROVED
+        adds = target.aggregation == Aggregation.SUM and order.get(period_id, 0) > 0
+        if target.measure in COUNT_MEASURES and numerator is not None and denominator is not None:
+            if adds and item.numerator is not None:
+                item.numerator += numerator
+                item.denominator += denominator
+            else:
+                item.numerator, item.denominator = Decimal(numerator), Decimal(denominator)
+        elif value is not None:
+            item.value = (
+                item.value + value if adds and target.measure == Measure.COUNT and item.value is not None else value
+            )
+        item.provisional = item.provisional or provisional
+    return raw
+
+
+def _successors_map(period: Period, units: dict[int, Unit], links) -> dict[int, list[tuple[int, Decimal]]]:
+    """For each unit created after the period: its predecessors in force then, with their shares.
+
+    Merges add up (share 1 each); a split hands on its recorded weight; chains multiply.
+    """
+    backwards: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+    for predecessor_id, successor_id, weight in links:
+        backwards[successor_id].append((predecessor_id, weight))
+    day = period.end
+    result = {}
+    for unit in units.values():
+        if unit.valid_from <= day:
+            continue
+        found: dict[int, Decimal] = defaultdict(Decimal)
+        stack, seen = [(unit.pk, ONE)], set()
+        while stack:
+            node, share = stack.pop()
+            for predecessor_id, weight in backwards.get(node, []):
+                if (node, predecessor_id) in seen:
+                    continue
+                seen.add((node, predecessor_id))
+                predecessor = units.get(predecessor_id)
+                if predecessor is None:
+                    continue
+                if predecessor.is_current_on(day):
+                    found[predecessor_id] += share * weight
+                else:
+                    stack.append((predecessor_id, share * weight))
+        if found:
+            result[unit.pk] = list(found.items())
+    return result
+
+
+def _combine(target: Target, parts: list[tuple[Raw, Decimal]]) -> Raw | None:
+    """A successor's figure from its predecessors' (raw, share): counts add up by share."""
+    parts = [(raw, share) for raw, share in parts if raw is not None and not raw.empty() and not raw.provisional]
+    if not parts:
+        return None
+    if target.measure in COUNT_MEASURES:
+        complete = [(r, s) for r, s in parts if r.numerator is not None and r.denominator is not None]
+        if not complete:
+            return None
+        return Raw(sum(r.numerator * s for r, s in complete), sum(r.denominator * s for r, s in complete))
+    values = [(r.value, s) for r, s in parts if r.value is not None]
+    if target.measure == Measure.COUNT:
+        return Raw(value=sum(v * s for v, s in values))
+    if target.measure == Measure.BOOLEAN:
+        return Raw(value=min(v for v, _ in values))
+    total = sum(s for _, s in values)
+    return Raw(value=sum(v * s for v, s in values) / total) if total else None
+
+
+# --- The computation -----------------------------------------------------------------------------
+
+
+def period_recompute(period: Period) -> Summary:
+    """Recompute every result of `period` and swap them in; returns what changed."""
+    started, read_at = time.monotonic(), timezone.now()
+    summary = Summary(period=period.key)
+    as_of = period.locked_at or timezone.now()
+    targets = {t.pk: t for t in Target.objects.in_force(period.year)}
+    resolver = ThresholdResolver.load(as_of=as_of)
+    units = {u.pk: u for u in Unit.objects.exclude(kind="province")}
+    links = list(SuccessionLink.objects.values_list("predecessor_id", "successor_id", "weight"))
+    raw = _load_raw(period, targets)
+    history_periods = list(Period.objects.filter(kind=period.kind, end__lt=period.end).order_by("-end")[:HISTORY])[::-1]
+    history: dict[tuple[int, int], list[tuple[int, Decimal]]] = defaultdict(list)
+    for unit_id, target_id, period_id, value in Attainment.objects.filter(
+        period__in=history_periods, value__isnull=False, provisional=False
+    ).values_list("unit_id", "target_id", "period_id", "value"):
+        history[(unit_id, target_id)].append((period_id, value))
+    index = {p.pk: period_index(p) for p in history_periods}
+    for series in history.values():
+        series.sort(key=lambda item: index[item[0]])
+    previous = history_periods[-1] if history_periods else None
+    previous_ranks = dict(UnitScore.objects.filter(period=previous).values_list("unit_id", "rank") if previous else [])
+    submissions = {
+        s["unit_id"]: s
+        for s in Submission.objects.filter(period=period).values("unit_id", "status", "is_late", "times_returned")
+    }
+    steering = defaultdict(set)
+    for user_id, path in RoleAssignment.objects.filter(role=Role.STEERING).values_list("user_id", "unit__path"):
+        steering[path].add(user_id)
+    old_rows = Attainment.objects.filter(period=period).values_list("unit_id", "target_id", "status")
+    old_status = {(u, t): s for u, t, s in old_rows}
+
+    actual = [u for u in units.values() if u.is_current_on(period.end)]
+    derived = _successors_map(period, units, links)
+    here = period_index(period)
+    margin = Decimal(str(settings.AT_RISK_MARGIN))
+
+    attainments: list[Attainment] = []
+    by_unit: dict[int, list[Attainment]] = defaultdict(list)
+    for unit, is_derived in [(u, False) for u in actual] + [(units[i], True) for i in derived]:
+        level = unit.level
+        for target in targets.values():
+            if not target.applies_to(level):
+                continue
+            if is_derived:
+                item = _combine(target, [(raw.get((p, target.pk)), share) for p, share in derived[unit.pk]])
+            else:
+                item = raw.get((unit.pk, target.pk))
+            threshold = resolver.resolve(target.pk, level, period.year)
+            value, met = judge(target, item, threshold)
+            series = history.get((unit.pk, target.pk), [])
+            last = series[-1][1] if series else None
+            points = [(index[p], v) for p, v in series] + ([(here, value)] if value is not None else [])
+            horizon = target.last_year or period.year
+            projection = project(points[-4:], end_index(period, horizon)) if value is not None else None
+            if projection is not None and target.measure in (Measure.RATIO, Measure.PERCENT):
+                projection = min(HUNDRED, max(ZERO, projection))
+            final = resolver.resolve(target.pk, level, horizon)
+            off_track = projection is not None and target.is_met(projection, final) is False
+            if met is None:
+                status = Status.NO_DATA
+            elif not met:
+                status = Status.BEHIND
+            elif off_track or (target.measure != Measure.BOOLEAN and abs(value - threshold) < margin):
+                status = Status.AT_RISK
+            else:
+                status = Status.MET
+            gap = None
+            if value is not None and threshold is not None:
+                gap = value - threshold if target.direction == Direction.HIGHER else threshold - value
+            row = Attainment(
+                period=period,
+                unit=unit,
+                target=target,
+                numerator=item.numerator if item else None,
+                denominator=item.denominator if item else None,
+                value=_q(value),
+                threshold=threshold,
+                met=met,
+                gap=_q(gap),
+                change=_q(value - last) if value is not None and last is not None else None,
+                projection=_q(projection),
+                status=status,
+                provisional=bool(item and item.provisional),
+                derived=is_derived,
+            )
+            row.off_track = off_track
+            row.series = series
+            attainments.append(row)
+            if not is_derived:
+                by_unit[unit.pk].append(row)
+    summary.attainments = len(attainments)
+    summary.changed = sum(1 for a in attainments if old_status.get((a.unit_id, a.target_id)) != a.status)
+
+    scores = _scores(period, units, by_unit, targets, previous_ranks)
+    rollups = _rollups(period, units, by_unit, targets, resolver)
+    flags = _laggards(period, units, by_unit, targets, submissions, steering, raw)
+
+    PeriodComputation.objects.get_or_create(period=period)
+    with transaction.atomic():
+        # One swap at a time per period; a second run waits and then replaces the first's rows.
+        computation = PeriodComputation.objects.select_for_update().get(period=period)
+        for model in (Attainment, Rollup, UnitScore, LaggardFlag):
+            model.objects.filter(period=period).delete()
+        Attainment.objects.bulk_create(attainments, batch_size=5000)
+        Rollup.objects.bulk_create(rollups, batch_size=5000)
+        UnitScore.objects.bulk_create(scores, batch_size=5000)
+        LaggardFlag.objects.bulk_create([flag for flag, _ in flags], batch_size=5000)
+        through = LaggardFlag.responsible.through
+        through.objects.bulk_create(
+            [through(laggardflag_id=flag.pk, user_id=user_id) for flag, users in flags for user_id in sorted(users)],
+            batch_size=5000,
+        )
+        summary.seconds = time.monotonic() - started
+        # Figures approved while this run was reading stay pending: the period remains stale.
+        outdated_meanwhile = computation.stale_since is not None and computation.stale_since > read_at
+        computation.stale = outdated_meanwhile
+        computation.stale_since = computation.stale_since if outdated_meanwhile else None
+        computation.computed_at = timezone.now()
+        computation.duration_ms = int(summary.seconds * 1000)
+        computation.rows = len(attainments)
+        computation.save()
+    summary.scores, summary.rollups, summary.laggards = len(scores), len(rollups), len(flags)
+    return summary
+
+
+def _q(value: Decimal | None) -> Decimal | None:
+    return value.quantize(Decimal("0.0001")) if value is not None else None
+
+
+def _scores(period, units, by_unit, targets, previous_ranks) -> list[UnitScore]:
+    scores = []
+    for unit_id, rows in by_unit.items():
+        judged = [r for r in rows if r.threshold is not None]
+        weight = sum((targets[r.target_id].weight for r in judged), ZERO)
+        gained = sum(
+            (
+                targets[r.target_id].weight
+                * earned(targets[r.target_id], None if r.provisional else r.value, r.threshold)
+                for r in judged
+            ),
+            ZERO,
+        )
+        score = (HUNDRED * gained / weight).quantize(Decimal("0.01")) if weight else ZERO
+        met = sum(1 for r in judged if r.met and not r.provisional)
+        scores.append(
+            UnitScore(
+                period=period,
+                unit_id=unit_id,
+                level=units[unit_id].level,
+                score=score,
+                band=band_of(score),
+                rank=0,
+                rank_of=0,
+                targets_met=met,
+                targets_total=len(judged),
+            )
+        )
+    by_level = defaultdict(list)
+    for item in scores:
+        by_level[item.level].append(item)
+    for items in by_level.values():
+        items.sort(key=lambda s: (-s.score, units[s.unit_id].path))
+        for position, item in enumerate(items, start=1):
+            # Competition ranking: equal scores share a rank (1, 2, 2, 4).
+            item.rank = (
+                items[position - 2].rank if position > 1 and items[position - 2].score == item.score else position
+            )
+            item.rank_of = len(items)
+            before = previous_ranks.get(item.unit_id)
+            item.movement = before - item.rank if before else None
+    return scores
+
+
+def _rollups(period, units, by_unit, targets, resolver) -> list[Rollup]:
+    """Ratio of sums over each group of units, never an average of percents."""
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    districts = {u.path: u.code for u in units.values() if u.level == Level.DISTRICT}
+    for unit_id in by_unit:
+        unit = units[unit_id]
+        groups[(ScopeKind.PROVINCE, "all")].append(unit_id)
+        groups[(ScopeKind.LEVEL, unit.level)].append(unit_id)
+        groups[(ScopeKind.KIND, unit.kind)].append(unit_id)
+        for prefix in path_prefixes(unit.path):
+            if prefix in districts:
+                groups[(ScopeKind.DISTRICT, districts[prefix])].append(unit_id)
+    rows_by = {(r.unit_id, r.target_id): r for rows in by_unit.values() for r in rows}
+    rollups = []
+    for (scope, key), members in groups.items():
+        level = {ScopeKind.PROVINCE: Level.PROVINCE, ScopeKind.LEVEL: key, ScopeKind.DISTRICT: Level.DISTRICT}.get(
+            scope, KIND_LEVEL.get(key)
+        )
+        for target in targets.values():
+            rows = [rows_by[(u, target.pk)] for u in members if (u, target.pk) in rows_by]
+            if not rows:
+                continue
+            counted = [r for r in rows if r.value is not None and not r.provisional]
+            numerator = denominator = value = None
+            if target.measure in COUNT_MEASURES:
+                numerator = sum((r.numerator for r in counted), ZERO)
+                denominator = sum((r.denominator for r in counted), ZERO)
+                value = target.value_of(numerator, denominator) if counted else None
+            elif counted and target.measure == Measure.COUNT:
+                value = sum(r.value for r in counted)
+            elif counted and target.measure == Measure.BOOLEAN:
+                value = HUNDRED * sum(r.value for r in counted) / len(counted)
+            elif counted:
+                value = sum(r.value for r in counted) / len(counted)
+            threshold = resolver.resolve(target.pk, level, period.year)
+            if target.measure == Measure.BOOLEAN and threshold is not None:
+                threshold = HUNDRED  # every unit must have done it
+            rollups.append(
+                Rollup(
+                    period=period,
+                    target=target,
+                    scope=scope,
+                    scope_key=key,
+                    numerator=numerator if counted else None,
+                    denominator=denominator if counted else None,
+                    value=_q(value),
+                    threshold=threshold,
+                    met=target.is_met(value, threshold),
+                    units_total=len(rows),
+                    units_reporting=len(counted),
+                    units_met=sum(1 for r in counted if r.met),
+                )
+            )
+    return rollups
+
+
+def _laggards(period, units, by_unit, targets, submissions, steering, raw) -> list[tuple[LaggardFlag, set[int]]]:
+    """Units lagging in the period, each with its reasons and the steering members responsible."""
+    peers: dict[tuple[str, int], list[Decimal]] = defaultdict(list)
+    for rows in by_unit.values():
+        for r in rows:
+            if r.value is not None and not r.provisional:
+                peers[(units[r.unit_id].level, r.target_id)].append(r.value)
+    peer_stats = {key: robust_stats(sample) for key, sample in peers.items()}
+    flags = []
+    for unit_id, rows in by_unit.items():
+        unit = units[unit_id]
+        reasons = []
+        missed = sorted(targets[r.target_id].code for r in rows if r.met is False and not r.provisional)
+        if len(missed) >= settings.LAGGARD_MIN_MISSED:
+            reasons.append({"code": "missed", "targets": missed, "count": len(missed)})
+        submission = submissions.get(unit_id)
+        if submission is None or submission["status"] in (SubmissionStatus.DRAFT, SubmissionStatus.RETURNED):
+            reasons.append({"code": "missing"})
+        elif submission["is_late"]:
+            reasons.append({"code": "late"})
+        if submission and submission["times_returned"] >= 2:
+            reasons.append({"code": "returned", "count": submission["times_returned"]})
+        for r in rows:
+            target = targets[r.target_id]
+            if r.value is None or r.provisional:
+                continue
+            values = [v for _p, v in r.series][-2:] + [r.value]
+            if len(values) == 3:
+                worse = (lambda a, b: b < a) if target.direction == Direction.HIGHER else (lambda a, b: b > a)
+                if worse(values[0], values[1]) and worse(values[1], values[2]):
+                    reasons.append({"code": "declining", "target": target.code})
+            if r.off_track:
+                reasons.append({"code": "off_track", "target": target.code, "projection": str(r.projection)})
+            own = robust_z(r.value, robust_stats([v for _p, v in r.series]))
+            peer = robust_z(r.value, peer_stats.get((unit.level, r.target_id)))
+            limit = settings.OUTLIER_Z
+            if (own is not None and abs(own) > limit) or (peer is not None and abs(peer) > limit):
+                reasons.append({"code": "data_quality", "target": target.code})
+        if not reasons:
+            continue
+        responsible = set().union(*(steering.get(prefix, set()) for prefix in path_prefixes(unit.path)))
+        flags.append((LaggardFlag(period=period, unit_id=unit_id, reasons=reasons, severity=len(reasons)), responsible))
+    return flags
+
+
+# --- Staleness -----------------------------------------------------------------------------------
+
+
+def periods_mark_stale(period: Period) -> list[int]:
+    """Mark `period` and every later period that reads it (same kind, or a sum of its quarters)."""
+    affected = Period.objects.filter(
+        Q(kind=period.kind, end__gte=period.end) | Q(year=period.year, end__gte=period.end)
+    )
+    ids = list(affected.values_list("pk", flat=True))
+    now = timezone.now()
+    existing = set(PeriodComputation.objects.filter(period_id__in=ids).values_list("period_id", flat=True))
+    PeriodComputation.objects.filter(period_id__in=ids, stale=False).update(stale=True, stale_since=now)
+    PeriodComputation.objects.bulk_create(
+        [PeriodComputation(period_id=i, stale=True, stale_since=now) for i in ids if i not in existing],
+        ignore_conflicts=True,
+    )
+    return ids
+
+
+def stale_periods() -> list[Period]:
+    """Periods whose results are out of date, oldest first (later ones read earlier ones)."""
+    fresh = PeriodComputation.objects.filter(stale=False).values("period_id")
+    with_data = Submission.objects.values("period_id")
+    return list(
+        Period.objects.filter(Q(computation__stale=True) | (~Q(pk__in=fresh) & Q(pk__in=with_data)))
+        .distinct()
+        .order_by("end", "kind")
+    )
