@@ -369,7 +369,7 @@ class LaggardFlag(models.Model):
 
     period = models.ForeignKey("reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="+")
     unit = models.ForeignKey("units.Unit", verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+")
-    reasons = models.JSONField(_("reasons"), default=list, help_text=_('[{"code": ..., "target": ..., "detail": ...}]'))
+    reasons = models.JSONField(_("reasons"), default=list, help_text=_("Each reason with its code and details."))
     severity = models.PositiveSmallIntegerField(_("severity"), default=0)
     responsible = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name=_("responsible steering members"), related_name="+", blank=True
