@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
+from cchc_portal.converters import CodeConverter, PeriodKeyConverter
 from reports import views as report_views
+
+register_converter(CodeConverter, "code")
+register_converter(PeriodKeyConverter, "period")
 
 urlpatterns = [
     path("", report_views.home, name="home"),

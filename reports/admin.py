@@ -1,8 +1,8 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from .models import Evidence, Period, PeriodState, Reminder, Submission, SubmissionEvent
-from .periods import period_set_state
+from .models import Evidence, Period, PeriodEvent, PeriodState, Reminder, Submission, SubmissionEvent
+from .periods import period_set_deadline, period_set_state
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -23,7 +23,7 @@ class PeriodAdmin(admin.ModelAdmin):
     list_display = ["key", "kind", "start", "end", "deadline", "state", "locked_at"]
     list_filter = ["kind", "state", "year"]
     fields = ["key", "kind", "year", "quarter", "start", "end", "deadline", "state", "locked_at"]
-    readonly_fields = ["key", "kind", "year", "quarter", "state", "locked_at"]
+    readonly_fields = ["key", "kind", "year", "quarter", "start", "end", "state", "locked_at"]
     actions = ["open_periods", "close_periods", "lock_periods"]
 
     def has_add_permission(self, request):
@@ -33,9 +33,13 @@ class PeriodAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def save_model(self, request, obj, form, change):
+        # Only the deadline can be edited here, and its change is recorded.
+        period_set_deadline(period=Period.objects.get(pk=obj.pk), deadline=obj.deadline, by=request.user)
+
     def _set(self, request, queryset, state):
         for period in queryset:
-            period_set_state(period=period, state=state)
+            period_set_state(period=period, state=state, by=request.user)
         self.message_user(request, _("%d periods updated.") % queryset.count(), messages.SUCCESS)
 
     @admin.action(description=_("Open the selected periods"))
@@ -77,3 +81,9 @@ class ReminderAdmin(ReadOnlyAdmin):
     list_display = ["period", "unit", "kind", "sent_at", "recipients"]
     list_filter = ["kind", "period"]
     list_select_related = ["period", "unit"]
+
+
+@admin.register(PeriodEvent)
+class PeriodEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "period", "changes", "by"]
+    list_select_related = ["period", "by"]

@@ -6,6 +6,7 @@ communes share one layout. The import saves every unit's figures or none.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -24,7 +25,15 @@ from units.models import Unit, User
 
 from .access import can_edit, can_review
 from .models import EDITABLE_STATUSES, EventAction, Figure, Period, PeriodKind
-from .services import FigureInput, applicable_targets, submission_for, submission_save_figures, validate_figure
+from .services import (
+    FigureErrors,
+    FigureInput,
+    ReportError,
+    applicable_targets,
+    submission_for,
+    submission_save_figures,
+    validate_figure,
+)
 
 SHEET = gettext_lazy("Figures")
 COLUMNS = [
@@ -126,25 +135,36 @@ class ImportResult:
         return not self.errors
 
 
+GROUPED = re.compile(r"^\d{1,3}(\.\d{3})+$")  # 1.234.567, as Vietnamese offices write thousands
+
+
 def _whole(value) -> int | None:
+    """A count: a whole number cell, or text such as 1234 or 1.234 (never 2.5 read as 25)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
         raise ValueError
-    text = str(value).strip().replace(".", "") if isinstance(value, str) else str(value)
-    number = Decimal(text)
+    if isinstance(value, str):
+        text = value.strip()
+        if GROUPED.match(text):
+            text = text.replace(".", "")
+        if not text.isdigit():
+            raise ValueError
+        return int(text)
+    number = Decimal(str(value))
     if number != number.to_integral_value() or number < 0:
         raise ValueError
     return int(number)
 
 
 def _number(value) -> Decimal | None:
+    """A value: a number cell, or text such as 92,5 or 1.234,5 (Vietnamese) or 92.5."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
         raise ValueError
     text = str(value).strip()
-    if isinstance(value, str) and "," in text:
+    if isinstance(value, str) and ("," in text or GROUPED.match(text)):
         text = text.replace(".", "").replace(",", ".")
     number = Decimal(text)
     if not number.is_finite():
@@ -170,6 +190,13 @@ def figures_import(*, upload, period: Period, by: User) -> ImportResult:
     labels = {key: str(label) for key, label, _w in COLUMNS}
     units = Unit.objects.in_bulk({r["unit"] for _n, r in rows if r.get("unit")}, field_name="code")
     reviewer = can_review(by)
+    # A blank cell keeps the figure already saved: an older workbook never erases newer figures.
+    stored = {
+        (f.submission.unit_id, f.target.code): f
+        for f in Figure.objects.filter(submission__period=period, submission__unit__in=units.values()).select_related(
+            "submission", "target"
+        )
+    }
     wanted: dict[Unit, dict[str, tuple[int, FigureInput]]] = {}
     applicable: dict[int, dict[str, str]] = {}
     for number, row in rows:
@@ -200,7 +227,7 @@ def figures_import(*, upload, period: Period, by: User) -> ImportResult:
                 )
             )
             continue
-        data = FigureInput(row.get("numerator"), row.get("denominator"), row.get("value"), row.get("note", ""))
+        data = _merged(row, stored.get((unit.pk, row["target"])))
         for key, messages in validate_figure(measure, data).items():
             for message in messages:
                 errors.append(CellError(str(SHEET), number, labels.get(key), message))
@@ -223,16 +250,26 @@ def figures_import(*, upload, period: Period, by: User) -> ImportResult:
                     }
                     errors.append(CellError(str(SHEET), first, labels["unit"], message))
                     continue
-                submission_save_figures(
-                    submission=submission,
-                    figures={code: data for code, (_n, data) in figures.items()},
-                    by=by,
-                    action=EventAction.IMPORTED,
-                )
+                try:
+                    submission_save_figures(
+                        submission=submission,
+                        figures={code: data for code, (_n, data) in figures.items()},
+                        by=by,
+                        action=EventAction.IMPORTED,
+                    )
+                except FigureErrors as exc:
+                    for code, fields in exc.errors.items():
+                        for key, messages in fields.items():
+                            for message in messages:
+                                errors.append(CellError(str(SHEET), figures[code][0], labels.get(key), message))
+                    continue
                 result.units += 1
                 result.figures += len(figures)
             if errors:
                 raise _Rollback
+    except ReportError as exc:
+        errors.append(CellError(str(SHEET), None, None, str(exc)))
+        result.units = result.figures = 0
     except _Rollback:
         result.units = result.figures = 0
     return result
@@ -240,6 +277,16 @@ def figures_import(*, upload, period: Period, by: User) -> ImportResult:
 
 class _Rollback(Exception):
     pass
+
+
+def _merged(row: dict, figure: Figure | None) -> FigureInput:
+    """The row's figure, blank cells taking the value already saved."""
+
+    def pick(key):
+        value = row.get(key)
+        return getattr(figure, key) if value in (None, "") and figure is not None else value
+
+    return FigureInput(pick("numerator"), pick("denominator"), pick("value"), pick("note") or "")
 
 
 def _read_rows(workbook, errors: list[CellError]) -> list[tuple[int, dict]] | None:

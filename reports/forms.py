@@ -5,7 +5,7 @@ from cchc_portal.forms import NFCForm
 from units.models import Kind
 
 from .models import Figure, SubmissionStatus
-from .services import FigureInput, validate_figure
+from .services import MAX_COUNT, FigureInput, validate_figure
 
 
 class FiguresForm(NFCForm):
@@ -21,7 +21,7 @@ class FiguresForm(NFCForm):
             if figure.uses_counts:
                 for name in ("numerator", "denominator"):
                     self.fields[f"{code}__{name}"] = forms.IntegerField(
-                        required=False, min_value=0, localize=True, initial=getattr(figure, name)
+                        required=False, min_value=0, max_value=MAX_COUNT, localize=True, initial=getattr(figure, name)
                     )
             else:
                 self.fields[f"{code}__value"] = forms.DecimalField(

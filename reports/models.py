@@ -66,11 +66,16 @@ class Period(models.Model):
         verbose_name_plural = _("reporting periods")
         ordering = ["-end", "key"]
         constraints = [
-            models.CheckConstraint(condition=Q(end__gte=F("start")), name="period_window"),
+            models.CheckConstraint(
+                condition=Q(end__gte=F("start")),
+                name="period_window",
+                violation_error_message=_("The data window must end after it starts."),
+            ),
             models.CheckConstraint(
                 condition=Q(kind="quarter", quarter__gte=1, quarter__lte=4)
                 | (~Q(kind="quarter") & Q(quarter__isnull=True)),
                 name="period_quarter",
+                violation_error_message=_("A quarter is numbered 1 to 4; other periods have no quarter."),
             ),
         ]
 
@@ -95,6 +100,25 @@ class Period(models.Model):
         return self.state == PeriodState.LOCKED
 
 
+class PeriodEvent(models.Model):
+    """Who opened, closed, locked a period or moved its deadline, and when."""
+
+    period = models.ForeignKey(Period, verbose_name=_("period"), on_delete=models.CASCADE, related_name="events")
+    changes = models.JSONField(_("changes"), default=dict)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        verbose_name = _("period change")
+        verbose_name_plural = _("period changes")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.period} · {self.at:%d/%m/%Y %H:%M}"
+
+
 class SubmissionStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Submitted")
@@ -115,6 +139,8 @@ class Submission(models.Model):
     )
     is_late = models.BooleanField(_("late"), default=False)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    # Lateness is judged on the first sending: a report sent on time and returned stays on time.
+    first_submitted_at = models.DateTimeField(_("first sent at"), null=True, blank=True)
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("reviewed by"), null=True, blank=True, on_delete=models.PROTECT
@@ -131,9 +157,15 @@ class Submission(models.Model):
         verbose_name_plural = _("submissions")
         ordering = ["period", "unit__path"]
         constraints = [
-            models.UniqueConstraint(fields=["unit", "period"], name="submission_unit_period_unique"),
+            models.UniqueConstraint(
+                fields=["unit", "period"],
+                name="submission_unit_period_unique",
+                violation_error_message=_("The unit already has a report for this period."),
+            ),
             models.CheckConstraint(
-                condition=~Q(status="returned") | ~Q(return_reason=""), name="submission_returned_has_reason"
+                condition=~Q(status="returned") | ~Q(return_reason=""),
+                name="submission_returned_has_reason",
+                violation_error_message=_("A returned report needs a reason."),
             ),
         ]
         indexes = [models.Index(fields=["period", "status"])]
@@ -165,23 +197,34 @@ class Figure(models.Model):
         verbose_name_plural = _("figures")
         ordering = ["target__area__order", "target__order", "target__code"]
         constraints = [
-            models.UniqueConstraint(fields=["submission", "target"], name="figure_submission_target_unique"),
+            models.UniqueConstraint(
+                fields=["submission", "target"],
+                name="figure_submission_target_unique",
+                violation_error_message=_("The report already has a figure for this target."),
+            ),
             models.CheckConstraint(
                 condition=~Q(measure="ratio")
                 | Q(numerator__isnull=True)
                 | Q(denominator__isnull=True)
                 | Q(numerator__lte=F("denominator")),
                 name="figure_numerator_le_denominator",
+                violation_error_message=_("The numerator cannot be larger than the denominator."),
             ),
             models.CheckConstraint(
                 condition=~Q(measure="percent") | Q(value__isnull=True) | Q(value__gte=0, value__lte=100),
                 name="figure_percent_range",
+                violation_error_message=_("A percent must be between 0 and 100."),
             ),
             models.CheckConstraint(
                 condition=~Q(measure="boolean") | Q(value__isnull=True) | Q(value__in=[0, 1]),
                 name="figure_boolean_value",
+                violation_error_message=_("Enter 1 (done) or 0 (not done)."),
             ),
-            models.CheckConstraint(condition=Q(value__isnull=True) | Q(value__gte=0), name="figure_value_not_negative"),
+            models.CheckConstraint(
+                condition=Q(value__isnull=True) | Q(value__gte=0),
+                name="figure_value_not_negative",
+                violation_error_message=_("The value cannot be negative."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -201,8 +244,8 @@ class Figure(models.Model):
     def computed_value(self):
         """The figure as judged: a ratio's percent, a reduction's share cut, or the value."""
         if self.uses_counts:
-            return self.target.value_of(self.numerator, self.denominator)
-        return self.target.value_of(self.value)
+            return self.target.value_of(self.numerator, self.denominator, measure=self.measure)
+        return self.target.value_of(self.value, measure=self.measure)
 
 
 def _evidence_path(instance, filename: str) -> str:
@@ -319,7 +362,13 @@ class Reminder(models.Model):
     class Meta:
         verbose_name = _("reminder")
         verbose_name_plural = _("reminders")
-        constraints = [models.UniqueConstraint(fields=["unit", "period", "kind"], name="reminder_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "period", "kind"],
+                name="reminder_once",
+                violation_error_message=_("This reminder was already sent."),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.unit} · {self.period} · {self.get_kind_display()}"

@@ -9,7 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import KEY_RE, Period, PeriodKind, PeriodState
+from units.models import User
+
+from .models import KEY_RE, Period, PeriodEvent, PeriodKind, PeriodState
 
 # Parts of a key -> (kind, quarter, CCHC window start month/day offset, end month).
 # The CCHC regime's windows run from the 15th to the 14th: Quý I is 15/12 of the year before to 14/3.
@@ -48,8 +50,12 @@ def period_window(key: str, *, calendar: bool = False) -> tuple[dt.date, dt.date
 
 
 def default_deadline(end: dt.date) -> dt.date:
-    """The internal deadline: a configurable day (default the 17th) of the window's last month."""
-    return end.replace(day=settings.REPORT_DEADLINE_DAY)
+    """The internal deadline: a configurable day (default the 17th) of the window's last month,
+    or of the next month when the window ends after that day (calendar periods end on the 31st)."""
+    day = settings.REPORT_DEADLINE_DAY
+    if end.day < day:
+        return end.replace(day=day)
+    return (end.replace(day=1) + dt.timedelta(days=32)).replace(day=day)
 
 
 @transaction.atomic
@@ -83,9 +89,37 @@ def periods_open_due(today: dt.date | None = None) -> Period:
     return period_create(key=quarter_containing(today))
 
 
+def _record(period: Period, changes: dict, by: User | None) -> None:
+    if changes:
+        PeriodEvent.objects.create(period=period, changes=changes, by=by, at=timezone.now())
+
+
 @transaction.atomic
-def period_set_state(*, period: Period, state: str) -> Period:
+def period_set_state(*, period: Period, state: str, by: User | None = None) -> Period:
+    """Open, close or lock a period, on the record.
+
+    `locked_at` is set by the first lock and kept: it is the moment whose thresholds judge the
+    period, and unlocking to correct a figure must not move it.
+    """
+    if period.state == state:
+        return period
+    changes = {"state": [period.state, state]}
     period.state = state
-    period.locked_at = timezone.now() if state == PeriodState.LOCKED else None
+    if state == PeriodState.LOCKED and period.locked_at is None:
+        period.locked_at = timezone.now()
     period.save(update_fields=["state", "locked_at"])
+    _record(period, changes, by)
+    return period
+
+
+@transaction.atomic
+def period_set_deadline(*, period: Period, deadline: dt.date, by: User | None = None) -> Period:
+    """Move a period's internal deadline, on the record. Reports already sent keep their lateness."""
+    if period.deadline == deadline:
+        return period
+    changes = {"deadline": [period.deadline.isoformat(), deadline.isoformat()]}
+    period.deadline = deadline
+    period.full_clean()
+    period.save(update_fields=["deadline"])
+    _record(period, changes, by)
     return period

@@ -57,6 +57,10 @@ class FigureInput:
     note: str = ""
 
 
+MAX_COUNT = 10**15  # far above any count a province reports, well inside the database's bigint
+MAX_VALUE = Decimal("999999999999.99")  # the value column: 14 digits, 2 of them decimals
+
+
 def validate_figure(measure: str, data: FigureInput) -> dict[str, list[str]]:
     """The rules every figure obeys, whatever door it came in by (form or Excel)."""
     errors: dict[str, list[str]] = {}
@@ -65,6 +69,12 @@ def validate_figure(measure: str, data: FigureInput) -> dict[str, list[str]]:
         number = getattr(data, field)
         if number is not None and (not isinstance(number, int) or number < 0):
             errors.setdefault(field, []).append(_("Enter a whole number, 0 or more."))
+        elif number is not None and number > MAX_COUNT:
+            errors.setdefault(field, []).append(_("The number is too large."))
+    if data.value is not None and abs(data.value) > MAX_VALUE:
+        errors.setdefault("value", []).append(_("The number is too large."))
+    elif data.value is not None and data.value != data.value.quantize(Decimal("0.01")):
+        errors.setdefault("value", []).append(_("Enter at most 2 decimal places."))
     both = not errors and None not in (data.numerator, data.denominator)
     if measure == Measure.RATIO and both and data.numerator > data.denominator:
         errors.setdefault("numerator", []).append(_("The numerator cannot be larger than the denominator."))
@@ -196,7 +206,8 @@ def submission_submit(*, submission: Submission, by: User | None, expected_versi
     if missing:
         raise FigureErrors(missing)
     now = timezone.now()
-    late = timezone.localdate(now) > submission.period.deadline
+    first = submission.first_submitted_at or now
+    late = timezone.localdate(first) > submission.period.deadline
     before = submission.status
     _bump(
         submission,
@@ -204,6 +215,7 @@ def submission_submit(*, submission: Submission, by: User | None, expected_versi
         EDITABLE_STATUSES,
         status=SubmissionStatus.SUBMITTED,
         submitted_at=now,
+        first_submitted_at=first,
         is_late=late,
     )
     _event(submission, EventAction.SUBMITTED, by, from_status=before, to_status=SubmissionStatus.SUBMITTED)
@@ -271,7 +283,7 @@ def submission_reopen(
 ) -> Submission:
     """Give an approved submission back to the unit for correction (secretariat only)."""
     reason = _reason(reason)
-    _check_period(submission.period, reporter=False)
+    _check_period(submission.period, reporter=True)  # the unit must be able to correct it
     _bump(
         submission,
         expected_version,

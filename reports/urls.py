@@ -6,14 +6,16 @@ app_name = "reports"
 
 urlpatterns = [
     path("review/", views.review_queue, name="review"),
-    path("<str:period_key>/template.xlsx", views.figures_template, name="template"),
-    path("<str:period_key>/import/", views.figures_upload, name="import"),
-    path("<str:period_key>/<str:unit_code>/", views.submission_page, name="submission"),
-    path("<str:period_key>/<str:unit_code>/save/", views.submission_save, name="save"),
-    path("<str:period_key>/<str:unit_code>/approve/", views.submission_approve_view, name="approve"),
-    path("<str:period_key>/<str:unit_code>/return/", views.submission_return_view, name="return"),
-    path("<str:period_key>/<str:unit_code>/reopen/", views.submission_reopen_view, name="reopen"),
-    path("<str:period_key>/<str:unit_code>/evidence/", views.evidence_upload, name="evidence-upload"),
-    path("<str:period_key>/<str:unit_code>/evidence/<int:pk>/", views.evidence_download, name="evidence"),
-    path("<str:period_key>/<str:unit_code>/evidence/<int:pk>/remove/", views.evidence_delete, name="evidence-remove"),
+    path("<period:period_key>/template.xlsx", views.figures_template, name="template"),
+    path("<period:period_key>/import/", views.figures_upload, name="import"),
+    path("<period:period_key>/<code:unit_code>/", views.submission_page, name="submission"),
+    path("<period:period_key>/<code:unit_code>/save/", views.submission_save, name="save"),
+    path("<period:period_key>/<code:unit_code>/approve/", views.submission_approve_view, name="approve"),
+    path("<period:period_key>/<code:unit_code>/return/", views.submission_return_view, name="return"),
+    path("<period:period_key>/<code:unit_code>/reopen/", views.submission_reopen_view, name="reopen"),
+    path("<period:period_key>/<code:unit_code>/evidence/", views.evidence_upload, name="evidence-upload"),
+    path("<period:period_key>/<code:unit_code>/evidence/<int:pk>/", views.evidence_download, name="evidence"),
+    path(
+        "<period:period_key>/<code:unit_code>/evidence/<int:pk>/remove/", views.evidence_delete, name="evidence-remove"
+    ),
 ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cchc_portal.converters import CODE
 from cchc_portal.xlsx import XLSX_CONTENT_TYPE, WorkbookRejected
 from targets.selectors import ThresholdResolver
 from units.access import secretariat_required
@@ -26,6 +28,7 @@ from .forms import EvidenceForm, FiguresForm, FiguresImportForm, ReasonForm, Rev
 from .models import Evidence, Figure, Period, Submission, SubmissionStatus
 from .notices import units_due
 from .services import (
+    Conflict,
     FigureErrors,
     ReportError,
     applicable_targets,
@@ -160,6 +163,17 @@ def submission_save(request, period_key: str, unit_code: str):
                     name = f"{code}__{field}"
                     for problem in problems:
                         form.add_error(name if name in form.fields else None, problem)
+        except Conflict:
+            # Keep what the person typed; saving again knowingly replaces the newer figures.
+            current = Submission.objects.get(unit=unit, period=period)
+            form.data["version"] = current.version
+            form.add_error(
+                None,
+                _(
+                    "Someone else saved this report while you were typing. Your figures are still on the page: "
+                    "save again to keep them, or reload the page to see the other version."
+                ),
+            )
         except ReportError as exc:
             form.add_error(None, str(exc))
         else:
@@ -282,7 +296,10 @@ def evidence_delete(request, period_key: str, unit_code: str, pk: int):
 def figures_template(request, period_key: str):
     """The Excel template: a reporter's own unit, or for the secretariat a unit and all below it."""
     period = get_object_or_404(Period, key=period_key)
-    unit = get_object_or_404(Unit, code=request.GET.get("unit", ""))
+    code = request.GET.get("unit", "")
+    if not re.fullmatch(CODE, code):
+        raise Http404
+    unit = get_object_or_404(Unit, code=code)
     if can_review(request.user):
         units = units_due(period).filter(path__startswith=unit.path)
     elif can_edit(request.user, unit):

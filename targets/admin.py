@@ -8,25 +8,39 @@ from .models import Area, CatalogueChange, Target, Threshold
 from .services import area_save, target_save, threshold_remove, threshold_set
 
 
+class ReasonField(forms.CharField):
+    def __init__(self):
+        super().__init__(
+            label=_("Reason for the change"),
+            widget=forms.Textarea(attrs={"rows": 2}),
+            help_text=_("Kept in the history with your name and the time."),
+        )
+
+
+class AreaForm(NFCModelForm):
+    change_reason = ReasonField()
+
+    class Meta:
+        model = Area
+        fields = ["code", "name", "order"]
+
+
 @admin.register(Area)
 class AreaAdmin(admin.ModelAdmin):
+    form = AreaForm
     list_display = ["order", "code", "name"]
     list_display_links = ["code", "name"]
     search_fields = ["code", "name"]
 
     def save_model(self, request, obj, form, change):
-        area_save(area=obj)
+        area_save(area=obj, by=request.user, reason=form.cleaned_data["change_reason"])
 
     def has_delete_permission(self, request, obj=None):
         return False
 
 
 class TargetForm(NFCModelForm):
-    change_reason = forms.CharField(
-        label=_("Reason for the change"),
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Kept in the target's history with your name and the time."),
-    )
+    change_reason = ReasonField()
 
     class Meta:
         model = Target

@@ -77,6 +77,8 @@ def _decimal(value) -> Decimal:
         raise CellInvalid(_("Enter a number.")) from exc
     if not number.is_finite():
         raise CellInvalid(_("Enter a number."))
+    if abs(number) >= 10**10 or number != number.quantize(Decimal("0.01")):
+        raise CellInvalid(_("Enter a number below 10 billion with at most 2 decimal places."))
     return number.quantize(Decimal("0.01"))
 
 
@@ -404,6 +406,8 @@ def catalogue_import(*, upload, by: User, reason: str) -> ImportResult:
                 CellError(str(THRESHOLD_SHEET.title), number, _column_label(THRESHOLD_SHEET, "target"), message)
             )
             continue
+        candidate = Threshold(level=values["level"], from_year=values["from_year"], value=values["value"])
+        _validate(candidate, THRESHOLD_SHEET, number, errors, exclude=["target", "recorded_at"])
         wanted[code][(values["level"], values["from_year"])] = values["value"]
     for number, values in target_rows:
         code = values.get("code")
@@ -420,7 +424,7 @@ def catalogue_import(*, upload, by: User, reason: str) -> ImportResult:
     with transaction.atomic():
         for area in new_areas:
             if _differs(area):
-                area_save(area=area)
+                area_save(area=area, by=by, reason=reason, at=at)
                 result.areas += 1
         for target in targets.values():
             target.area = areas[target.area.code]

@@ -111,9 +111,15 @@ class Target(models.Model):
         ordering = ["area__order", "order", "code"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(last_year__isnull=True) | Q(last_year__gte=models.F("first_year")), name="target_years"
+                condition=Q(last_year__isnull=True) | Q(last_year__gte=models.F("first_year")),
+                name="target_years",
+                violation_error_message=_("The last year cannot be before the first year."),
             ),
-            models.CheckConstraint(condition=Q(weight__gte=0), name="target_weight_not_negative"),
+            models.CheckConstraint(
+                condition=Q(weight__gte=0),
+                name="target_weight_not_negative",
+                violation_error_message=_("The weight cannot be negative."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -132,6 +138,10 @@ class Target(models.Model):
             errors["direction"] = _("A reduction is measured as the share cut, so a higher share is better.")
         if not self.levels:
             errors["for_commune"] = _("Choose at least one level that reports this target.")
+        if self.pk and self.figures.exists():
+            stored = Target.objects.filter(pk=self.pk).values_list("measure", flat=True).first()
+            if stored and stored != self.measure:
+                errors["measure"] = _("Units have reported on this target: its measure can no longer change.")
         if errors:
             raise ValidationError(errors)
 
@@ -147,19 +157,23 @@ class Target(models.Model):
         """Ratio and reduction targets are reported as two raw counts, never as a percent."""
         return self.measure in (Measure.RATIO, Measure.REDUCTION)
 
-    def value_of(self, numerator: Decimal | int | None, denominator: Decimal | int | None = None) -> Decimal | None:
+    def value_of(
+        self, numerator: Decimal | int | None, denominator: Decimal | int | None = None, measure: str | None = None
+    ) -> Decimal | None:
         """The figure judged against the threshold, from what a unit reported.
 
         ratio: numerator / denominator in percent; reduction: the share cut from the baseline
         (numerator = current count, denominator = baseline count) in percent; otherwise the
-        reported value itself (boolean: 1 done, 0 not done).
+        reported value itself (boolean: 1 done, 0 not done). `measure` is the one the figure was
+        reported under, when it is not the target's own.
         """
+        measure = measure or self.measure
         if numerator is None:
             return None
         numerator = Decimal(numerator)
-        if self.measure == Measure.RATIO:
+        if measure == Measure.RATIO:
             return numerator / Decimal(denominator) * HUNDRED if denominator else None
-        if self.measure == Measure.REDUCTION:
+        if measure == Measure.REDUCTION:
             return (Decimal(denominator) - numerator) / Decimal(denominator) * HUNDRED if denominator else None
         return numerator
 
@@ -219,10 +233,12 @@ class Threshold(models.Model):
                 fields=["target", "level", "from_year"],
                 condition=Q(superseded_at__isnull=True),
                 name="threshold_current_unique",
+                violation_error_message=_("A threshold for this level and year is already in force."),
             ),
             models.CheckConstraint(
                 condition=Q(superseded_at__isnull=True) | Q(superseded_at__gte=models.F("recorded_at")),
                 name="threshold_superseded_after_recorded",
+                violation_error_message=_("A threshold cannot be superseded before it was recorded."),
             ),
         ]
         indexes = [models.Index(fields=["target", "superseded_at"])]
@@ -240,9 +256,14 @@ class ChangeAction(models.TextChoices):
 
 
 class CatalogueChange(models.Model):
-    """Who changed which target or threshold, when, how and why."""
+    """Who changed which area, target or threshold, when, how and why."""
 
-    target = models.ForeignKey(Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="changes")
+    target = models.ForeignKey(
+        Target, verbose_name=_("target"), null=True, blank=True, on_delete=models.CASCADE, related_name="changes"
+    )
+    area = models.ForeignKey(
+        Area, verbose_name=_("reform area"), null=True, blank=True, on_delete=models.CASCADE, related_name="changes"
+    )
     action = models.CharField(_("action"), max_length=20, choices=ChangeAction.choices)
     changes = models.JSONField(_("changes"), default=dict, help_text=_("Field: [old, new]."))
     reason = models.TextField(_("reason"))
@@ -255,10 +276,17 @@ class CatalogueChange(models.Model):
         verbose_name = _("catalogue change")
         verbose_name_plural = _("catalogue changes")
         ordering = ["-changed_at", "-id"]
-        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="catalogue_change_reason_required")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason=""),
+                name="catalogue_change_reason_required",
+                violation_error_message=_("A reason is required."),
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.target.code} · {self.get_action_display()} · {self.changed_at:%d/%m/%Y %H:%M}"
+        subject = self.target.code if self.target_id else self.area.code
+        return f"{subject} · {self.get_action_display()} · {self.changed_at:%d/%m/%Y %H:%M}"
 
 
 # --- Attainment: what the engine computes per period, read directly by the dashboards. ---

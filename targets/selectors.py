@@ -6,14 +6,17 @@ import bisect
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from units.models import Unit
+from units.models import Level, Unit
+from units.templatetags.portal import num
 
-from .models import Area, Target, Threshold
+from .models import Area, CatalogueChange, Target, Threshold
 
 
 class ThresholdResolver:
@@ -69,3 +72,43 @@ def catalogue_years() -> list[int]:
         return []
     last = max((y or first for y in Target.objects.values_list("last_year", flat=True)), default=first)
     return list(range(first, max(last, first) + 1))
+
+
+def describe_change(change: CatalogueChange) -> list[tuple[str, str, str]]:
+    """(what, before, after) lines of a recorded change, in words a reader of the page knows."""
+    data = change.changes
+    if "threshold" in data:
+        level = str(Level(data["level"]).label) if data.get("level") else str(_("every level"))
+        what = _("Threshold (%(level)s, from %(year)s)") % {"level": level, "year": data.get("from_year")}
+        return [(what, _shown(data["threshold"][0]), _shown(data["threshold"][1]))]
+    model = Target if change.target_id else Area
+    lines = []
+    for name, (old, new) in data.items():
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            lines.append((name, _shown(old), _shown(new)))
+            continue
+        if field.choices:
+            labels = dict(field.choices)
+            old, new = labels.get(old, old), labels.get(new, new)
+        elif field.is_relation:
+            names = dict(field.related_model.objects.filter(pk__in=[old, new]).values_list("pk", "name"))
+            old, new = names.get(old, old), names.get(new, new)
+        lines.append((str(field.verbose_name).capitalize(), _shown(old), _shown(new)))
+    return lines
+
+
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, int):
+        return str(value)  # years and orders: no thousands separator
+    if isinstance(value, str):
+        try:
+            return num(Decimal(value))
+        except InvalidOperation:
+            return value
+    return str(value)

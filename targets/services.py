@@ -26,18 +26,36 @@ def _diff(before: dict, after: dict) -> dict[str, list]:
     return {k: [_jsonable(before.get(k)), _jsonable(v)] for k, v in after.items() if before.get(k) != v}
 
 
-def _log(*, target: Target, action: str, changes: dict, by: User | None, reason: str, at: dt.datetime) -> None:
-    change = CatalogueChange(target=target, action=action, changes=changes, reason=nfc(reason.strip()), changed_by=by)
+def _log(
+    *,
+    action: str,
+    changes: dict,
+    by: User | None,
+    reason: str,
+    at: dt.datetime,
+    target: Target | None = None,
+    area: Area | None = None,
+) -> None:
+    change = CatalogueChange(
+        target=target, area=area, action=action, changes=changes, reason=nfc(reason.strip()), changed_by=by
+    )
     change.changed_at = at
     change.full_clean()
     change.save()
 
 
 @transaction.atomic
-def area_save(*, area: Area) -> Area:
+def area_save(*, area: Area, by: User | None, reason: str, at: dt.datetime | None = None) -> Area:
+    """Create or update a reform area, recording what changed and why."""
     area.name = nfc(area.name.strip())
     area.full_clean()
+    exclude = ["id"]
+    before = model_to_dict(Area.objects.get(pk=area.pk), exclude=exclude) if area.pk else {}
     area.save()
+    changes = _diff(before, model_to_dict(area, exclude=exclude))
+    if changes:
+        action = ChangeAction.UPDATED if before else ChangeAction.CREATED
+        _log(area=area, action=action, changes=changes, by=by, reason=reason, at=at or timezone.now())
     return area
 
 

@@ -8,5 +8,5 @@ urlpatterns = [
     path("", views.catalogue_list, name="catalogue"),
     path("export.xlsx", views.catalogue_download, name="catalogue-export"),
     path("import/", views.catalogue_upload, name="catalogue-import"),
-    path("<str:code>/", views.target_detail, name="target-detail"),
+    path("<code:code>/", views.target_detail, name="target-detail"),
 ]

@@ -13,7 +13,7 @@ from units.models import Level
 from .excel import catalogue_export, catalogue_filename, catalogue_import
 from .forms import CatalogueFilterForm, CatalogueImportForm
 from .models import Target, Threshold
-from .selectors import ThresholdResolver, catalogue, catalogue_years
+from .selectors import ThresholdResolver, catalogue, catalogue_years, describe_change
 
 
 def _default_year(years: list[int]) -> int:
@@ -57,7 +57,7 @@ def target_detail(request, code: str):
         "rows": Threshold.objects.filter(target=target)
         .select_related("recorded_by")
         .order_by("level", "from_year", "recorded_at"),
-        "changes": target.changes.select_related("changed_by"),
+        "changes": [(c, describe_change(c)) for c in target.changes.select_related("changed_by")],
     }
     return render(request, "targets/target_detail.html", context)
 

@@ -55,6 +55,7 @@ class SuccessionLinkInline(admin.TabularInline):
     model = SuccessionLink
     extra = 1
     autocomplete_fields = ["predecessor", "successor"]
+    can_delete = False
 
 
 class SuccessionEventForm(NFCModelForm):
@@ -70,6 +71,10 @@ class SuccessionEventAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["code", "legal_basis", "note"]
     inlines = [SuccessionLinkInline]
+
+    def has_delete_permission(self, request, obj=None):
+        # A reorganisation is history: the series of merged units are built from it.
+        return False
 
 
 class RoleAssignmentInline(admin.TabularInline):

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
@@ -104,8 +105,11 @@ class Unit(models.Model):
             models.CheckConstraint(
                 condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
                 name="unit_valid_range",
+                violation_error_message=_("The last day cannot be before the first day."),
             ),
-            models.CheckConstraint(condition=~Q(code=""), name="unit_code_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(code=""), name="unit_code_not_empty", violation_error_message=_("The code is required.")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -113,6 +117,14 @@ class Unit(models.Model):
 
     def natural_key(self) -> tuple[str]:
         return (self.code,)
+
+    def clean(self) -> None:
+        node, seen = self.parent, set()
+        while node is not None and node.pk not in seen:
+            if self.pk is not None and node.pk == self.pk:
+                raise ValidationError({"parent": _("A unit cannot be placed under itself or one of its own units.")})
+            seen.add(node.pk)
+            node = node.parent
 
     @property
     def level(self) -> str:
@@ -191,9 +203,21 @@ class SuccessionLink(models.Model):
         verbose_name = _("succession link")
         verbose_name_plural = _("succession links")
         constraints = [
-            models.UniqueConstraint(fields=["event", "predecessor", "successor"], name="succession_link_unique"),
-            models.CheckConstraint(condition=~Q(predecessor=models.F("successor")), name="succession_link_distinct"),
-            models.CheckConstraint(condition=Q(weight__gt=0, weight__lte=1), name="succession_link_weight"),
+            models.UniqueConstraint(
+                fields=["event", "predecessor", "successor"],
+                name="succession_link_unique",
+                violation_error_message=_("This link is already recorded for the event."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(predecessor=models.F("successor")),
+                name="succession_link_distinct",
+                violation_error_message=_("A unit cannot succeed itself."),
+            ),
+            models.CheckConstraint(
+                condition=Q(weight__gt=0, weight__lte=1),
+                name="succession_link_weight",
+                violation_error_message=_("The share must be more than 0 and at most 1."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -260,7 +284,11 @@ class RoleAssignment(models.Model):
         verbose_name_plural = _("role assignments")
         ordering = ["user__username", "role", "unit__path"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "role", "unit"], name="role_assignment_unique"),
+            models.UniqueConstraint(
+                fields=["user", "role", "unit"],
+                name="role_assignment_unique",
+                violation_error_message=_("This person already has this role on this unit."),
+            ),
         ]
         indexes = [models.Index(fields=["unit", "role"])]
 

@@ -6,5 +6,5 @@ app_name = "units"
 
 urlpatterns = [
     path("", views.directory, name="directory"),
-    path("<str:code>/", views.unit_detail, name="unit-detail"),
+    path("<code:code>/", views.unit_detail, name="unit-detail"),
 ]
