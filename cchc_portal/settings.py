@@ -168,7 +168,7 @@ PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
 
 # Attainment engine: score bands (lowest score of each band), "at risk" margin in points,
 # how many missed thresholds flag a laggard, and the robust z-score beyond which a figure is odd.
-SCORE_BANDS = [(80, "good"), (65, "fair"), (50, "average"), (0, "weak")]
+SCORE_BANDS = [(90, "good"), (80, "fair"), (65, "average"), (0, "weak")]
 AT_RISK_MARGIN = env.float("AT_RISK_MARGIN", default=2.0)
 LAGGARD_MIN_MISSED = env.int("LAGGARD_MIN_MISSED", default=3)
 OUTLIER_Z = env.float("OUTLIER_Z", default=3.5)

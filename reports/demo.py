@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from targets.models import Measure
+from targets.selectors import ThresholdResolver
 from units.models import Level
 
 from .models import EventAction, Figure, PeriodState, Submission, SubmissionEvent, SubmissionStatus
@@ -47,19 +48,27 @@ def _status(rng: random.Random, quarter: str) -> str | None:
 
 
 def _figure(rng: random.Random, target, level: str, start: float, pace: float, step: int) -> dict:
-    rate = min(1.0, max(0.0, start + pace * step + rng.gauss(0, 0.03)))
+    """Counts or a value whose rate follows the unit's start and pace, with a little noise."""
+    rate = min(1.0, max(0.0, start + pace * step + rng.gauss(0, 0.01)))
     if target.measure == Measure.RATIO:
         low, high = SIZE.get(level, (100, 1000))
         denominator = rng.randint(low, high)
         return {"numerator": round(denominator * rate), "denominator": denominator}
     if target.measure == Measure.REDUCTION:
         baseline = rng.randint(40, 400)
-        return {"numerator": round(baseline * (1 - rate * 0.15)), "denominator": baseline}
+        return {"numerator": round(baseline * (1 - rate)), "denominator": baseline}
     if target.measure == Measure.PERCENT:
-        return {"value": Decimal(str(round(70 + 28 * rate, 1)))}
+        return {"value": Decimal(str(round(100 * rate, 1)))}
     if target.measure == Measure.BOOLEAN:
-        return {"value": Decimal(int(rate > 0.6))}
+        return {"value": Decimal(int(rate >= 1 or rng.random() < 0.7))}
     return {"value": Decimal(round(100 * rate))}
+
+
+def _start(rng: random.Random, threshold: Decimal | None, quality: float) -> tuple[float, float]:
+    """Where a unit starts on a target and how fast it moves: near the 2025 line, shifted by how
+    strong the unit is overall, so that some units lead on most targets and some lag on most."""
+    line = float(threshold) / 100 if threshold is not None else 0.8
+    return line + quality + rng.uniform(-0.04, 0.04), rng.uniform(-0.004, 0.015)
 
 
 @transaction.atomic
@@ -76,9 +85,10 @@ def demo_submissions_create(*, open_deadline: dt.date | None = None) -> int:
     open_period.save(update_fields=["deadline"])
 
     rng = random.Random(2025)
+    resolver = ThresholdResolver.load()
     now = timezone.now()
     units = list(units_due(open_period).order_by("path"))
-    profiles = {}
+    profiles, qualities = {}, {}
     submissions, figures_by_submission = [], {}
     for step, period in enumerate(periods):
         targets = {}
@@ -116,9 +126,11 @@ def demo_submissions_create(*, open_deadline: dt.date | None = None) -> int:
             submissions.append(submission)
             rows = []
             for target in targets[level]:
-                start, pace = profiles.setdefault(
-                    (unit.pk, target.pk), (rng.uniform(0.6, 0.97), rng.uniform(-0.01, 0.04))
-                )
+                key = (unit.pk, target.pk)
+                if key not in profiles:
+                    quality = qualities.setdefault(unit.pk, rng.uniform(-0.18, 0.08))
+                    profiles[key] = _start(rng, resolver.resolve(target.pk, level, 2025), quality)
+                start, pace = profiles[key]
                 values = _figure(rng, target, level, start, pace, step)
                 if status == SubmissionStatus.DRAFT and rng.random() < 0.3:
                     values = {}

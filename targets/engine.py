@@ -96,13 +96,23 @@ def band_of(score: Decimal) -> str:
     return Band.WEAK
 
 
-def robust_stats(sample: list[Decimal]) -> tuple[Decimal, Decimal] | None:
-    """Median and median absolute deviation of a sample; None when too small or flat."""
-    if len(sample) < 3:
+DECLINE_MIN = Decimal("0.5")
+MAD_FLOOR = Decimal(1)  # a point: units a point apart from identical peers are not suspicious
+
+
+def declined(target: Target, before: Decimal, after: Decimal) -> bool:
+    """Worse by more than the noise of reporting (half a point), in the target's direction."""
+    drop = before - after if target.direction == Direction.HIGHER else after - before
+    return drop > DECLINE_MIN
+
+
+def robust_stats(sample: list[Decimal], minimum: int = 4) -> tuple[Decimal, Decimal] | None:
+    """Median and median absolute deviation (at least MAD_FLOOR) of a sample; None when too small."""
+    if len(sample) < minimum:
         return None
     median = statistics.median(sample)
     mad = statistics.median([abs(x - median) for x in sample])
-    return (median, mad) if mad else None
+    return median, max(mad, MAD_FLOOR)
 
 
 def robust_z(value: Decimal, stats: tuple[Decimal, Decimal] | None) -> float | None:
@@ -306,7 +316,7 @@ def period_recompute(period: Period) -> Summary:
             last = series[-1][1] if series else None
             points = [(index[p], v) for p, v in series] + ([(here, value)] if value is not None else [])
             horizon = target.last_year or period.year
-            projection = project(points[-4:], end_index(period, horizon)) if value is not None else None
+            projection = project(points, end_index(period, horizon)) if value is not None else None
             if projection is not None and target.measure in (Measure.RATIO, Measure.PERCENT):
                 projection = min(HUNDRED, max(ZERO, projection))
             final = resolver.resolve(target.pk, level, horizon)
@@ -504,22 +514,28 @@ def _laggards(period, units, by_unit, targets, submissions, steering, raw) -> li
             reasons.append({"code": "late"})
         if submission and submission["times_returned"] >= 2:
             reasons.append({"code": "returned", "count": submission["times_returned"]})
+        declining, off_track, odd = [], [], []
         for r in rows:
             target = targets[r.target_id]
             if r.value is None or r.provisional:
                 continue
             values = [v for _p, v in r.series][-2:] + [r.value]
-            if len(values) == 3:
-                worse = (lambda a, b: b < a) if target.direction == Direction.HIGHER else (lambda a, b: b > a)
-                if worse(values[0], values[1]) and worse(values[1], values[2]):
-                    reasons.append({"code": "declining", "target": target.code})
+            if len(values) == 3 and declined(target, *values[:2]) and declined(target, *values[1:]):
+                declining.append(target.code)
             if r.off_track:
-                reasons.append({"code": "off_track", "target": target.code, "projection": str(r.projection)})
+                off_track.append(target.code)
             own = robust_z(r.value, robust_stats([v for _p, v in r.series]))
             peer = robust_z(r.value, peer_stats.get((unit.level, r.target_id)))
             limit = settings.OUTLIER_Z
             if (own is not None and abs(own) > limit) or (peer is not None and abs(peer) > limit):
-                reasons.append({"code": "data_quality", "target": target.code})
+                odd.append(target.code)
+        if declining:
+            reasons.append({"code": "declining", "targets": sorted(declining), "count": len(declining)})
+        # Off track on one target is a warning on the page; on several it makes a laggard.
+        if len(off_track) >= settings.LAGGARD_MIN_MISSED:
+            reasons.append({"code": "off_track", "targets": sorted(off_track), "count": len(off_track)})
+        if odd:
+            reasons.append({"code": "data_quality", "targets": sorted(odd), "count": len(odd)})
         if not reasons:
             continue
         responsible = set().union(*(steering.get(prefix, set()) for prefix in path_prefixes(unit.path)))

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
 from reports.demo import demo_submissions_create
+from targets.engine import period_recompute, stale_periods
 from targets.models import Target
 from units.demo import DEMO_PASSWORD, demo_users_create
 from units.services import units_rebuild_derived
@@ -23,6 +24,12 @@ class Command(BaseCommand):
         made = demo_submissions_create()
         if made:
             self.stdout.write(_("Demo submissions created: %d.") % made)
+        for period in stale_periods():
+            summary = period_recompute(period)
+            self.stdout.write(
+                _("Results computed for %(period)s in %(seconds).1f s.")
+                % {"period": period.label, "seconds": summary.seconds}
+            )
         self.stdout.write(self.style.SUCCESS(_("Demo data ready. Demo logins (password for all: %s):") % DEMO_PASSWORD))
         for username, roles in accounts:
             self.stdout.write(f"  {username:<18} {roles}")
