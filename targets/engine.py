@@ -450,7 +450,27 @@ def _rollups(period, units, by_unit, targets, resolver) -> list[Rollup]:
                 groups[(ScopeKind.DISTRICT, districts[prefix])].append(unit_id)
     rows_by = {(r.unit_id, r.target_id): r for rows in by_unit.values() for r in rows}
     rollups = []
+    areas = defaultdict(list)
+    for target in targets.values():
+        areas[target.area_id].append(target.pk)
     for (scope, key), members in groups.items():
+        for area_id, target_ids in areas.items():
+            results = [rows_by[(u, t)] for u in members for t in target_ids if (u, t) in rows_by]
+            judged = [r for r in results if r.met is not None and not r.provisional]
+            met = sum(1 for r in judged if r.met)
+            share = HUNDRED * met / len(judged) if judged else None
+            rollups.append(
+                Rollup(
+                    period=period,
+                    area_id=area_id,
+                    scope=scope,
+                    scope_key=key,
+                    value=_q(share),
+                    units_total=len(results),
+                    units_reporting=len(judged),
+                    units_met=met,
+                )
+            )
         level = {ScopeKind.PROVINCE: Level.PROVINCE, ScopeKind.LEVEL: key, ScopeKind.DISTRICT: Level.DISTRICT}.get(
             scope, KIND_LEVEL.get(key)
         )

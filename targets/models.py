@@ -337,10 +337,19 @@ class ScopeKind(models.TextChoices):
 
 
 class Rollup(models.Model):
-    """A target rolled up over a group of units: the ratio of sums, and how many units meet it."""
+    """A target rolled up over a group of units: the ratio of sums, and how many units meet it.
+
+    A row with an area and no target rolls up a reform area: its value is the share of the
+    group's results on the area's targets that are met, and its counts are of results, not units.
+    """
 
     period = models.ForeignKey("reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="+")
-    target = models.ForeignKey(Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(
+        Target, verbose_name=_("target"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    area = models.ForeignKey(
+        Area, verbose_name=_("reform area"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     scope = models.CharField(_("scope"), max_length=10, choices=ScopeKind.choices)
     scope_key = models.CharField(_("scope key"), max_length=30, help_text=_("Level, unit kind or district code."))
     numerator = models.DecimalField(_("numerator"), max_digits=24, decimal_places=4, null=True)
@@ -355,10 +364,21 @@ class Rollup(models.Model):
     class Meta:
         verbose_name = _("roll-up")
         verbose_name_plural = _("roll-ups")
-        constraints = [models.UniqueConstraint(fields=["period", "target", "scope", "scope_key"], name="rollup_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["period", "target", "scope", "scope_key"], name="rollup_unique"),
+            models.UniqueConstraint(
+                fields=["period", "area", "scope", "scope_key"],
+                condition=Q(target__isnull=True),
+                name="rollup_area_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(target__isnull=False, area__isnull=True) | Q(target__isnull=True, area__isnull=False),
+                name="rollup_target_or_area",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.target_id} · {self.scope} {self.scope_key}: {self.value}"
+        return f"{self.target_id or self.area_id} · {self.scope} {self.scope_key}: {self.value}"
 
 
 class Band(models.TextChoices):

@@ -80,6 +80,15 @@ def test_rollup_is_the_ratio_of_sums_not_the_mean_of_rates(tree, work_records, c
     assert (rollup.threshold, rollup.met) == (Decimal("80"), False)
     communes = Rollup.objects.get(period=period, target=work_records, scope="level", scope_key="commune")
     assert (communes.value, communes.units_met, communes.units_total) == (Decimal("3.8462"), 1, 3)
+    # The reform area: 1 of the 2 judged commune results on its targets is met.
+    area = Rollup.objects.get(period=period, area=work_records.area, scope="level", scope_key="commune")
+    assert (area.target, area.value, area.units_met, area.units_reporting, area.units_total) == (
+        None,
+        Decimal("50"),
+        1,
+        2,
+        3,
+    )
 
 
 def test_reduction_target_is_met_by_going_down(tree, district_a, period):
