@@ -8,7 +8,7 @@ PORT ?= 8000
 
 # Front-end packages vendored from the npm registry into static/vendor (no CDN on intranets).
 VENDOR_TMP := $(shell mktemp -d -u)
-VENDOR_PACKAGES := bootstrap@5.3.9 htmx.org@2.0.11
+VENDOR_PACKAGES := bootstrap@5.3.9 htmx.org@2.0.11 echarts@5.6.0
 
 .PHONY: run test check venv install migrate seed serve worker beat vendor messages clean
 
@@ -59,6 +59,10 @@ vendor:
 	cp $(VENDOR_TMP)/bootstrap-*/package/LICENSE static/vendor/bootstrap/LICENSE
 	cp $(VENDOR_TMP)/htmx.org-*/package/dist/htmx.min.js static/vendor/htmx/
 	cp $(VENDOR_TMP)/htmx.org-*/package/LICENSE static/vendor/htmx/LICENSE
+	mkdir -p static/vendor/echarts
+	cp $(VENDOR_TMP)/echarts-*/package/dist/echarts.min.js static/vendor/echarts/
+	cp $(VENDOR_TMP)/echarts-*/package/i18n/langVI.js static/vendor/echarts/
+	cp $(VENDOR_TMP)/echarts-*/package/LICENSE static/vendor/echarts/LICENSE
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

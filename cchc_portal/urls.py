@@ -16,5 +16,6 @@ urlpatterns = [
     path("units/", include("units.urls")),
     path("targets/", include("targets.urls")),
     path("reports/", include("reports.urls")),
+    path("dashboard/", include("reports.dashboard_urls")),
     path("admin/", admin.site.urls),
 ]

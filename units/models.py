@@ -270,6 +270,10 @@ class User(AbstractUser):
     def is_secretariat(self) -> bool:
         return self.has_role(Role.SECRETARIAT)
 
+    @property
+    def is_steering(self) -> bool:
+        return self.has_role(Role.STEERING)
+
 
 class RoleAssignment(models.Model):
     """A role a person holds on a unit: reporter of a commune, steering member responsible for it..."""

@@ -40,3 +40,35 @@ def test_reporter_fills_and_sends_then_secretariat_approves(
     expect(page.get_by_text("Huyện Nghi Lộc: báo cáo chuyển sang “Đã duyệt”.")).to_be_visible()
     screenshot("secretariat-approved")
     assert Submission.objects.get().status == SubmissionStatus.APPROVED
+
+
+def test_steering_member_reads_the_dashboard_and_drills_into_a_unit(
+    catalogue, period, submitted_a, secretariat, steering, dept, commune_a1, commune_b1, browser_login, page, screenshot
+):
+    from reports.services import submission_approve
+    from targets.engine import period_recompute
+
+    submission_approve(submission=submitted_a, by=secretariat)
+    period_recompute(period)
+
+    page = browser_login(steering)
+    page.get_by_role("link", name="Bảng điều hành").click()
+    expect(page.get_by_role("heading", name="Tổng quan · Quý I/2025")).to_be_visible()
+    expect(page.locator("#overview-chart svg")).to_have_count(1)  # the chart rendered
+    expect(page.locator("#overview-chart svg path").first).to_be_attached()
+    expect(page.get_by_test_id("overview-table").first).to_contain_text("61,7")
+    screenshot("steering-overview")
+
+    page.get_by_role("link", name="Bản đồ nhiệt").click()
+    heatmap = page.get_by_test_id("heatmap")
+    expect(heatmap).to_contain_text("Sở Nội vụ")
+    page.get_by_label("Đơn vị tôi phụ trách").check()
+    page.get_by_role("button", name="Lọc").click()
+    expect(heatmap).not_to_contain_text("Sở Nội vụ")
+    expect(heatmap.locator("td.cell-behind")).to_have_count(1)  # Nghi Lộc's 61,7% on an 80% target
+    screenshot("steering-heatmap")
+
+    heatmap.get_by_role("link", name="Huyện Nghi Lộc").click()
+    expect(page.get_by_role("heading", name="Kết quả của Huyện Nghi Lộc")).to_be_visible()
+    expect(page.get_by_test_id("unit-trend")).to_contain_text("TTHC-08")
+    expect(page.locator(".sparkline svg").first).to_be_attached()

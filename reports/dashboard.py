@@ -1,0 +1,144 @@
+"""Reads for the Steering Committee's pages. Each runs a fixed number of queries, whatever the
+number of units: results are precomputed by the attainment engine and read in bulk here."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+
+from targets.models import Area, Attainment, LaggardFlag, Rollup, ScopeKind, Target, UnitScore
+from units.models import Level, Role, Unit, User, kinds_of_level
+
+from .models import Period, Submission, SubmissionStatus
+from .notices import units_due
+
+
+def dashboard_period(key: str | None) -> Period | None:
+    """The period asked for, else the latest one with computed results."""
+    periods = Period.objects.order_by("-end", "kind")
+    if key:
+        found = periods.filter(key=key).first()
+        if found:
+            return found
+    return periods.filter(computation__computed_at__isnull=False).first() or periods.first()
+
+
+@dataclass
+class TargetLine:
+    target: Target
+    rollup: Rollup | None
+    by_level: list[tuple[str, Rollup]] = field(default_factory=list)
+
+
+def overview(period: Period) -> dict:
+    """Each target's province-wide roll-up against its threshold, grouped by area, and how far
+    reporting has got."""
+    rollups = Rollup.objects.filter(period=period, scope__in=[ScopeKind.PROVINCE, ScopeKind.LEVEL])
+    by_key = {(r.target_id, r.area_id, r.scope, r.scope_key): r for r in rollups}
+    areas = []
+    targets = Target.objects.in_force(period.year).select_related("area")
+    grouped = defaultdict(list)
+    for target in targets:
+        line = TargetLine(target, by_key.get((target.pk, None, ScopeKind.PROVINCE, "all")))
+        line.by_level = [
+            (label, by_key[(target.pk, None, ScopeKind.LEVEL, level)])
+            for level, label in Level.choices
+            if (target.pk, None, ScopeKind.LEVEL, level) in by_key
+        ]
+        grouped[target.area_id].append(line)
+    for area in Area.objects.filter(pk__in=grouped):
+        areas.append((area, by_key.get((None, area.pk, ScopeKind.PROVINCE, "all")), grouped[area.pk]))
+    return {"areas": areas, "completeness": completeness(period)}
+
+
+def completeness(period: Period) -> dict:
+    """How many units had to report, how many did, how many on time, how many were approved."""
+    due = units_due(period).count()
+    counts = Submission.objects.filter(period=period).aggregate(
+        sent=Count("id", filter=Q(status__in=[SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED])),
+        approved=Count("id", filter=Q(status=SubmissionStatus.APPROVED)),
+        late=Count("id", filter=Q(is_late=True, status__in=[SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED])),
+    )
+    return {"due": due, **counts, "on_time": counts["sent"] - counts["late"], "missing": max(0, due - counts["sent"])}
+
+
+@dataclass
+class HeatmapFilters:
+    level: str = ""
+    area: str = ""
+    district: str = ""
+    pilot: bool = False
+    mine: bool = False
+
+
+def heatmap(period: Period, filters: HeatmapFilters, user: User) -> dict:
+    """Units (rows) x targets (columns), each cell the unit's result."""
+    units = units_due(period).order_by("path")
+    if filters.level:
+        units = units.filter(kind__in=kinds_of_level(filters.level))
+    if filters.district:
+        district = Unit.objects.filter(code=filters.district).first()
+        units = units.filter(path__startswith=district.path) if district else units.none()
+    if filters.pilot:
+        units = units.filter(is_pilot=True)
+    if filters.mine:
+        responsible = Unit.objects.filter(pk__in=user.unit_ids_for(Role.STEERING))
+        prefixes = Q()
+        for unit in responsible:
+            prefixes |= Q(path__startswith=unit.path)
+        units = units.filter(prefixes) if responsible else units.none()
+    targets = Target.objects.in_force(period.year).select_related("area").order_by("area__order", "order", "code")
+    if filters.area:
+        targets = targets.filter(area__code=filters.area)
+    units, targets = list(units), list(targets)
+    cells = {
+        (a.unit_id, a.target_id): a
+        for a in Attainment.objects.filter(period=period, derived=False, unit__in=units, target__in=targets).only(
+            "unit_id", "target_id", "status", "value", "threshold", "provisional"
+        )
+    }
+    rows = [(unit, [cells.get((unit.pk, t.pk)) for t in targets]) for unit in units]
+    return {"targets": targets, "rows": rows}
+
+
+def ranking(period: Period, level: str) -> list[UnitScore]:
+    return list(
+        UnitScore.objects.filter(period=period, level=level).select_related("unit").order_by("rank", "unit__path")
+    )
+
+
+def laggards_by_member(period: Period) -> list[tuple[User | None, list[LaggardFlag]]]:
+    """Laggard units grouped by the steering member responsible (a unit may sit under several)."""
+    flags = list(
+        LaggardFlag.objects.filter(period=period)
+        .select_related("unit")
+        .prefetch_related("responsible")
+        .order_by("-severity", "unit__path")
+    )
+    groups: dict[User | None, list[LaggardFlag]] = defaultdict(list)
+    for flag in flags:
+        members = list(flag.responsible.all()) or [None]
+        for member in members:
+            groups[member].append(flag)
+    named = sorted((m for m in groups if m is not None), key=lambda m: m.get_full_name())
+    return [(m, groups[m]) for m in named] + ([(None, groups[None])] if None in groups else [])
+
+
+def unit_trend(unit: Unit) -> dict:
+    """Every target's series over the quarters, the unit's scores, and its reports."""
+    rows = (
+        Attainment.objects.filter(unit=unit, period__kind="quarter")
+        .select_related("period", "target")
+        .order_by("target__area__order", "target__order", "period__end")
+    )
+    series: dict[int, dict] = {}
+    for row in rows:
+        item = series.setdefault(row.target_id, {"target": row.target, "points": []})
+        item["points"].append(row)
+    scores = list(
+        UnitScore.objects.filter(unit=unit, period__kind="quarter").select_related("period").order_by("period__end")
+    )
+    submissions = list(Submission.objects.filter(unit=unit).select_related("period").order_by("-period__end"))
+    return {"series": list(series.values()), "scores": scores, "submissions": submissions}

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import dashboard_views as views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", views.overview_page, name="overview"),
+    path("heatmap/", views.heatmap_page, name="heatmap"),
+    path("ranking/", views.ranking_page, name="ranking"),
+    path("laggards/", views.laggards_page, name="laggards"),
+    path("units/<code:code>/", views.unit_page, name="unit"),
+]

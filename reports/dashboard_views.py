@@ -1,0 +1,198 @@
+"""The Steering Committee's pages: overview, heatmap, ranking, laggards, unit trends.
+
+Every table page also downloads as .xlsx (?format=xlsx) with the same rows.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+from openpyxl import Workbook
+
+from cchc_portal.xlsx import XLSX_CONTENT_TYPE, workbook_bytes, write_table
+from targets.models import Status
+from units.models import Level, Role, Unit
+
+from .access import can_view_unit
+from .dashboard import HeatmapFilters, dashboard_period, heatmap, laggards_by_member, overview, ranking, unit_trend
+from .models import Period
+
+
+def dashboard_access(view):
+    """The secretariat and the Steering Committee read the province-wide pages."""
+
+    @login_required
+    @require_GET
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not (request.user.has_role(Role.SECRETARIAT) or request.user.has_role(Role.STEERING)):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _period(request) -> Period:
+    period = dashboard_period(request.GET.get("period"))
+    if period is None:
+        raise Http404
+    return period
+
+
+def _xlsx(name: str, headers: list[str], rows: list[list]) -> HttpResponse:
+    workbook = Workbook()
+    write_table(workbook.active, headers, rows)
+    response = HttpResponse(workbook_bytes(workbook), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
+
+
+def _context(request, period: Period, **extra) -> dict:
+    return {"period": period, "periods": Period.objects.order_by("-end", "kind"), "query": request.GET, **extra}
+
+
+@dashboard_access
+def overview_page(request):
+    period = _period(request)
+    data = overview(period)
+    if request.GET.get("format") == "xlsx":
+        rows = [
+            [area.name, line.target.code, line.target.title, _value(line.rollup), _threshold(line.rollup),
+             line.rollup.units_met if line.rollup else None, line.rollup.units_total if line.rollup else None]
+            for area, _r, lines in data["areas"] for line in lines
+        ]  # fmt: skip
+        headers = [_("Reform area"), _("Code"), _("Target"), _("Province"), _("Threshold"), _("Units met"), _("Units")]
+        return _xlsx(f"tong-quan-{period.key}", headers, rows)
+    chart = [
+        {
+            "code": line.target.code,
+            "title": line.target.title,
+            "value": _value(line.rollup),
+            "threshold": _threshold(line.rollup),
+            "met": line.rollup.met if line.rollup else None,
+        }
+        for _area, _r, lines in data["areas"]
+        for line in lines
+    ]
+    return render(request, "reports/dashboard/overview.html", _context(request, period, chart=chart, **data))
+
+
+def _value(rollup):
+    return float(rollup.value) if rollup and rollup.value is not None else None
+
+
+def _threshold(rollup):
+    return float(rollup.threshold) if rollup and rollup.threshold is not None else None
+
+
+@dashboard_access
+def heatmap_page(request):
+    period = _period(request)
+    filters = HeatmapFilters(
+        level=request.GET.get("level", "") if request.GET.get("level") in Level.values else "",
+        area=request.GET.get("area", "")[:20],
+        district=request.GET.get("district", "")[:20],
+        pilot=request.GET.get("pilot") == "on",
+        mine=request.GET.get("mine") == "on",
+    )
+    data = heatmap(period, filters, request.user)
+    if request.GET.get("format") == "xlsx":
+        headers = [_("Unit code"), _("Unit")] + [t.code for t in data["targets"]]
+        rows = [[u.code, u.name] + [_cell(c) for c in cells] for u, cells in data["rows"]]
+        return _xlsx(f"ban-do-nhiet-{period.key}", headers, rows)
+    districts = Unit.objects.current_on(period.end).filter(kind__in=["district", "town", "city"]).order_by("name")
+    context = _context(request, period, filters=filters, districts=districts, levels=Level.choices, **data)
+    return render(request, "reports/dashboard/heatmap.html", context)
+
+
+def _cell(attainment) -> str:
+    if attainment is None or attainment.value is None:
+        return str(Status.NO_DATA.label)
+    return f"{attainment.value.normalize():f}"
+
+
+@dashboard_access
+def ranking_page(request):
+    period = _period(request)
+    level = request.GET.get("level") if request.GET.get("level") in Level.values else Level.DISTRICT
+    scores = ranking(period, level)
+    if request.GET.get("format") == "xlsx":
+        headers = [_("Rank"), _("Unit code"), _("Unit"), _("Score"), _("Band"), _("Movement"), _("Targets met")]
+        rows = [
+            [
+                s.rank,
+                s.unit.code,
+                s.unit.name,
+                s.score,
+                s.get_band_display(),
+                s.movement,
+                f"{s.targets_met}/{s.targets_total}",
+            ]
+            for s in scores
+        ]
+        return _xlsx(f"xep-hang-{period.key}-{level}", headers, rows)
+    context = _context(request, period, scores=scores, level=level, levels=Level.choices[1:])
+    return render(request, "reports/dashboard/ranking.html", context)
+
+
+@dashboard_access
+def laggards_page(request):
+    period = _period(request)
+    groups = laggards_by_member(period)
+    if request.GET.get("format") == "xlsx":
+        headers = [_("Responsible member"), _("Unit code"), _("Unit"), _("Reasons")]
+        rows = [
+            [
+                member.get_full_name() if member else _("No member assigned"),
+                f.unit.code,
+                f.unit.name,
+                reason_text(f.reasons),
+            ]
+            for member, flags in groups
+            for f in flags
+        ]
+        return _xlsx(f"don-vi-cham-tien-do-{period.key}", headers, rows)
+    described = [(member, [(f, reason_text(f.reasons)) for f in flags]) for member, flags in groups]
+    return render(request, "reports/dashboard/laggards.html", _context(request, period, groups=described))
+
+
+REASONS = {
+    "missed": lambda r: (
+        _("misses %(count)d thresholds (%(targets)s)") % {"count": r["count"], "targets": ", ".join(r["targets"])}
+    ),
+    "missing": lambda r: _("no report sent"),
+    "late": lambda r: _("report sent late"),
+    "returned": lambda r: _("report returned %d times") % r["count"],
+    "declining": lambda r: _("worse two periods running on %s") % ", ".join(r["targets"]),
+    "off_track": lambda r: _("off track for 2025 on %s") % ", ".join(r["targets"]),
+    "data_quality": lambda r: _("figures to check (far from its history or its peers) on %s") % ", ".join(r["targets"]),
+}
+
+
+def reason_text(reasons: list[dict]) -> str:
+    return "; ".join(REASONS[r["code"]](r) for r in reasons if r["code"] in REASONS)
+
+
+@login_required
+@require_GET
+def unit_page(request, code: str):
+    unit = get_object_or_404(Unit, code=code)
+    if not can_view_unit(request.user, unit):
+        raise Http404
+    data = unit_trend(unit)
+    chart = [
+        {
+            "code": item["target"].code,
+            "labels": [p.period.label for p in item["points"]],
+            "values": [float(p.value) if p.value is not None else None for p in item["points"]],
+            "thresholds": [float(p.threshold) if p.threshold is not None else None for p in item["points"]],
+        }
+        for item in data["series"]
+    ]
+    return render(request, "reports/dashboard/unit.html", {"unit": unit, "chart": chart, **data})

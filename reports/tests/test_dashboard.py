@@ -1,0 +1,136 @@
+import io
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from openpyxl import load_workbook
+
+from reports.models import Figure, Submission, SubmissionStatus
+from targets.engine import period_recompute
+from targets.tests.factories import TargetFactory, threshold
+from units.models import Kind, Role, Unit
+from units.services import units_rebuild_derived
+from units.tests.factories import RoleAssignmentFactory
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["/dashboard/", "/dashboard/heatmap/", "/dashboard/ranking/", "/dashboard/laggards/"]
+
+
+@pytest.fixture
+def results(catalogue, period, submitted_a, secretariat, steering, commune_a1, commune_b1):
+    from reports.services import submission_approve
+
+    submission_approve(submission=submitted_a, by=secretariat)
+    period_recompute(period)
+    return period
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_province_pages_are_for_the_secretariat_and_the_steering_committee(
+    results, login, client, url, secretariat, steering, reporter_a, unit_head_a
+):
+    assert client.get(url).status_code == 302  # anonymous: to the login page
+    for user, status in ((secretariat, 200), (steering, 200), (reporter_a, 403), (unit_head_a, 403)):
+        assert login(user).get(url, {"period": "2025-Q1"}).status_code == status, user
+
+
+def test_unit_page_for_its_own_people_and_the_committee(results, login, reporter_a, reporter_b, steering, unit_head_a):
+    assert login(reporter_a).get("/dashboard/units/429/").status_code == 200
+    assert login(unit_head_a).get("/dashboard/units/429/").status_code == 200
+    assert login(steering).get("/dashboard/units/425/").status_code == 200
+    assert login(reporter_b).get("/dashboard/units/429/").status_code == 404
+
+
+def test_overview_shows_targets_against_thresholds_and_completeness(results, login, steering):
+    response = login(steering).get("/dashboard/", {"period": "2025-Q1"})
+    body = response.content.decode()
+    assert "TTHC-08" in body and "61,7" in body  # the only approved figure: 1234 / 2000
+    completeness = response.context["completeness"]
+    assert (completeness["due"], completeness["sent"], completeness["approved"], completeness["missing"]) == (
+        6,
+        1,
+        1,
+        5,
+    )
+    assert 'id="overview-data"' in body  # the chart's numbers, for charts.js
+
+
+def test_heatmap_filters_to_my_units(results, login, steering, dept):
+    response = login(steering).get("/dashboard/heatmap/", {"period": "2025-Q1", "mine": "on"})
+    names = [unit.name for unit, _cells in response.context["rows"]]
+    assert set(names) == {"Huyện Nghi Lộc", "Xã Nghi Phong", "Thị trấn Quán Hành", "Huyện Diễn Châu", "Xã Diễn Kỷ"}
+    assert "Sở Nội vụ" not in names
+    cell = dict(response.context["rows"])[Unit.objects.get(code="429")][0]
+    assert (cell.status, cell.value) == ("behind", Decimal("61.7"))
+
+
+def test_ranking_and_laggards(results, login, secretariat, steering):
+    client = login(secretariat)
+    scores = client.get("/dashboard/ranking/", {"period": "2025-Q1", "level": "district"}).context["scores"]
+    assert [s.unit.code for s in scores] == ["429", "425"]
+    groups = client.get("/dashboard/laggards/", {"period": "2025-Q1"}).context["groups"]
+    members = [member for member, _flags in groups]
+    assert steering in members
+    flagged = {flag.unit.code for member, flags in groups if member == steering for flag, _text in flags}
+    assert "425" in flagged  # Diễn Châu sent nothing
+
+
+@pytest.mark.parametrize("url, first_header", [
+    ("/dashboard/", "Lĩnh vực"), ("/dashboard/heatmap/", "Mã đơn vị"), ("/dashboard/ranking/", "Thứ hạng"),
+    ("/dashboard/laggards/", "Thành viên phụ trách"),
+])  # fmt: skip
+def test_every_table_downloads_as_xlsx(results, login, secretariat, url, first_header):
+    response = login(secretariat).get(url, {"period": "2025-Q1", "format": "xlsx"})
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet.cell(row=1, column=1).value == first_header
+    assert sheet.max_row >= 2
+
+
+def _generated_province(tree, period, communes: int, start: int = 0) -> None:
+    """`communes` more communes under Nghi Lộc, each with an approved report on every target."""
+    district = Unit.objects.get(code="429")
+    Unit.objects.bulk_create(
+        Unit(code=f"G{i:05d}", name=f"Xã Sinh {i}", kind=Kind.COMMUNE, parent=district, valid_from=district.valid_from)
+        for i in range(start, start + communes)
+    )
+    units_rebuild_derived()
+    units = list(Unit.objects.filter(code__startswith="G", submissions__isnull=True))
+    submissions = Submission.objects.bulk_create(
+        Submission(unit=u, period=period, status=SubmissionStatus.APPROVED) for u in units
+    )
+    targets = list(period_targets())
+    Figure.objects.bulk_create(
+        Figure(submission=s, target=t, measure=t.measure, numerator=i % 40, denominator=40)
+        for i, s in enumerate(submissions)
+        for t in targets
+    )
+    period_recompute(period)
+
+
+def period_targets():
+    from targets.models import Target
+
+    return Target.objects.filter(measure="ratio", for_commune=True)
+
+
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, {"period": "2025-Q1"}).status_code == 200
+    return len(captured)
+
+
+def test_pages_run_a_bounded_number_of_queries_on_500_units(tree, period, login, secretariat, steering):
+    target = TargetFactory(code="CQS-05")
+    threshold(target, "60")
+    RoleAssignmentFactory(user=steering, role=Role.STEERING, unit=tree)
+    _generated_province(tree, period, 20)
+    client = login(steering)
+    small = {url: _queries(client, url) for url in PAGES + ["/dashboard/heatmap/?mine=on"]}
+    _generated_province(tree, period, 480, start=20)
+    assert Unit.objects.count() >= 500
+    large = {url: _queries(client, url) for url in small}
+    assert large == small, (small, large)
+    assert max(large.values()) <= 25

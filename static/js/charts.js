@@ -1,0 +1,63 @@
+/* Charts of the dashboard. Data comes from <script type="application/json"> blocks written by
+   Django's json_script, so no inline script is needed (the pages can run under a strict CSP). */
+(function () {
+  "use strict";
+  var GREEN = "#198754", AMBER = "#fd7e14", RED = "#dc3545", GREY = "#adb5bd";
+
+  function data(id) {
+    var node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : [];
+  }
+
+  function overview(el, rows) {
+    rows = rows.slice().reverse();
+    var chart = echarts.init(el, null, { locale: "VI", renderer: "svg" });
+    chart.setOption({
+      animation: false,
+      grid: { left: 90, right: 30, top: 10, bottom: 30 },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      xAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
+      yAxis: { type: "category", data: rows.map(function (r) { return r.code; }) },
+      series: [
+        {
+          name: "Giá trị toàn tỉnh", type: "bar",
+          data: rows.map(function (r) {
+            var colour = r.value === null ? GREY : (r.met ? (r.value - r.threshold < 2 ? AMBER : GREEN) : RED);
+            return { value: r.value, itemStyle: { color: colour } };
+          })
+        },
+        {
+          name: "Ngưỡng", type: "scatter", symbol: "rect", symbolSize: [3, 18],
+          itemStyle: { color: "#212529" },
+          data: rows.map(function (r) { return r.threshold; })
+        }
+      ]
+    });
+    window.addEventListener("resize", function () { chart.resize(); });
+  }
+
+  function sparkline(el, rows) {
+    var row = rows.filter(function (r) { return r.code === el.dataset.code; })[0];
+    if (!row) { return; }
+    var chart = echarts.init(el, null, { locale: "VI", renderer: "svg" });
+    chart.setOption({
+      animation: false,
+      grid: { left: 2, right: 2, top: 4, bottom: 4 },
+      xAxis: { type: "category", show: false, data: row.labels },
+      yAxis: { type: "value", show: false, scale: true },
+      tooltip: { trigger: "axis" },
+      series: [
+        { type: "line", data: row.values, symbolSize: 4, lineStyle: { width: 2 }, itemStyle: { color: "#0d6efd" } },
+        { type: "line", data: row.thresholds, symbol: "none", lineStyle: { type: "dashed", width: 1, color: RED } }
+      ]
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-chart]").forEach(function (el) {
+      var rows = data(el.dataset.source);
+      if (el.dataset.chart === "overview") { overview(el, rows); }
+      if (el.dataset.chart === "sparkline") { sparkline(el, rows); }
+    });
+  });
+})();
