@@ -568,10 +568,12 @@ def _laggards(period, units, by_unit, targets, submissions, steering, raw) -> li
 
 def periods_mark_stale(period: Period) -> list[int]:
     """Mark `period` and every later period that reads it (same kind, or a sum of its quarters)."""
-    affected = Period.objects.filter(
-        Q(kind=period.kind, end__gte=period.end) | Q(year=period.year, end__gte=period.end)
-    )
-    ids = list(affected.values_list("pk", flat=True))
+    later = Q(kind=period.kind, end__gte=period.end) | Q(year=period.year, end__gte=period.end)
+    return mark_stale(Period.objects.filter(later))
+
+
+def mark_stale(periods) -> list[int]:
+    ids = list(periods.values_list("pk", flat=True))
     now = timezone.now()
     existing = set(PeriodComputation.objects.filter(period_id__in=ids).values_list("period_id", flat=True))
     PeriodComputation.objects.filter(period_id__in=ids, stale=False).update(stale=True, stale_since=now)

@@ -13,6 +13,7 @@ from cchc_portal.text import nfc
 from units.models import User
 
 from .models import Area, CatalogueChange, ChangeAction, Target, Threshold
+from .tasks import catalogue_outdated
 
 CENTS = Decimal("0.01")
 TEXT_FIELDS = ("title", "description", "numerator_label", "denominator_label", "baseline_label", "legal_source")
@@ -73,6 +74,7 @@ def target_save(*, target: Target, by: User | None, reason: str, at: dt.datetime
     if changes:
         action = ChangeAction.UPDATED if before else ChangeAction.CREATED
         _log(target=target, action=action, changes=changes, by=by, reason=reason, at=at)
+        catalogue_outdated()
     return target
 
 
@@ -108,6 +110,7 @@ def threshold_set(
     threshold.full_clean()
     threshold.save()
     old = str(current.value) if current else None
+    catalogue_outdated()
     _log(
         target=target,
         action=ChangeAction.THRESHOLD_SET,
@@ -125,6 +128,7 @@ def threshold_remove(*, threshold: Threshold, by: User | None, reason: str, at: 
     at = at or timezone.now()
     threshold.superseded_at = at
     threshold.save(update_fields=["superseded_at"])
+    catalogue_outdated()
     _log(
         target=threshold.target,
         action=ChangeAction.THRESHOLD_REMOVED,

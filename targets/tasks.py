@@ -5,9 +5,9 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError, transaction
 
-from reports.models import Period
+from reports.models import Period, PeriodState
 
-from .engine import period_recompute, periods_mark_stale, stale_periods
+from .engine import mark_stale, period_recompute, periods_mark_stale, stale_periods
 
 logger = logging.getLogger(__name__)
 RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "retry_backoff_max": 300, "max_retries": 5}
@@ -45,6 +45,13 @@ def results_outdated(period: Period) -> None:
     If the broker is unreachable the change still commits; the beat sweep catches up.
     """
     periods_mark_stale(period)
+    transaction.on_commit(_enqueue_sweep)
+
+
+def catalogue_outdated() -> None:
+    """A target or a threshold changed: every period not locked is judged anew (locked periods
+    keep the thresholds in force when they were locked)."""
+    mark_stale(Period.objects.exclude(state=PeriodState.LOCKED))
     transaction.on_commit(_enqueue_sweep)
 
 

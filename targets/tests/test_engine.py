@@ -346,3 +346,16 @@ def test_recompute_command_prints_what_changed(scored, capsys):
     call_command("recompute", "--period", "2025-Q1")
     out = capsys.readouterr().out
     assert out.startswith("2025-Q1: 18 kết quả (18 thay đổi trạng thái), 6 điểm")
+
+
+def test_a_threshold_change_makes_unlocked_periods_stale(tree, work_records, secretariat):
+    from reports.models import PeriodState
+    from reports.periods import period_set_state
+    from targets.services import threshold_set
+
+    open_period, locked = period_create(key="2025-Q1"), period_create(key="2024-Q4")
+    period_recompute(open_period)
+    period_recompute(locked)
+    period_set_state(period=locked, state=PeriodState.LOCKED)
+    threshold_set(target=work_records, level="district", from_year=2021, value=Decimal(85), by=secretariat, reason="QĐ")
+    assert [p.key for p in stale_periods()] == ["2025-Q1"]
