@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
 
 from targets.models import Area, Attainment, LaggardFlag, Rollup, ScopeKind, Target, UnitScore
 from units.models import Level, Role, Unit, User, kinds_of_level
@@ -142,3 +143,40 @@ def unit_trend(unit: Unit) -> dict:
     )
     submissions = list(Submission.objects.filter(unit=unit).select_related("period").order_by("-period__end"))
     return {"series": list(series.values()), "scores": scores, "submissions": submissions}
+
+
+def target_view(target: Target, period: Period) -> dict:
+    """A target across units: the distribution of values, the province's trend, who misses it."""
+    results = list(
+        Attainment.objects.filter(period=period, target=target, derived=False)
+        .select_related("unit")
+        .order_by("value", "unit__path")
+    )
+    buckets = [0] * 10
+    for row in results:
+        if row.value is not None and not row.provisional:
+            buckets[min(9, max(0, int(row.value // 10)))] += 1
+    trend = list(
+        Rollup.objects.filter(target=target, scope=ScopeKind.PROVINCE, period__kind=period.kind)
+        .select_related("period")
+        .order_by("period__end")
+    )
+    missing = [r for r in results if r.met is False and not r.provisional]
+    return {"buckets": buckets, "trend": trend, "missing": missing, "results": len(results)}
+
+
+REASONS = {
+    "missed": lambda r: (
+        _("misses %(count)d thresholds (%(targets)s)") % {"count": r["count"], "targets": ", ".join(r["targets"])}
+    ),
+    "missing": lambda r: _("no report sent"),
+    "late": lambda r: _("report sent late"),
+    "returned": lambda r: _("report returned %d times") % r["count"],
+    "declining": lambda r: _("worse two periods running on %s") % ", ".join(r["targets"]),
+    "off_track": lambda r: _("off track for 2025 on %s") % ", ".join(r["targets"]),
+    "data_quality": lambda r: _("figures to check (far from its history or its peers) on %s") % ", ".join(r["targets"]),
+}
+
+
+def reason_text(reasons: list[dict]) -> str:
+    return "; ".join(REASONS[r["code"]](r) for r in reasons if r["code"] in REASONS)

@@ -9,19 +9,30 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from openpyxl import Workbook
 
 from cchc_portal.xlsx import XLSX_CONTENT_TYPE, workbook_bytes, write_table
-from targets.models import Status
+from targets.models import Status, Target
 from units.models import Level, Role, Unit
 
 from .access import can_view_unit
-from .dashboard import HeatmapFilters, dashboard_period, heatmap, laggards_by_member, overview, ranking, unit_trend
-from .models import Period
+from .dashboard import (
+    HeatmapFilters,
+    dashboard_period,
+    heatmap,
+    laggards_by_member,
+    overview,
+    ranking,
+    reason_text,
+    target_view,
+    unit_trend,
+)
+from .exports import export_request
+from .models import ExportStatus, Period, ReportExport
 
 
 def dashboard_access(view):
@@ -162,23 +173,6 @@ def laggards_page(request):
     return render(request, "reports/dashboard/laggards.html", _context(request, period, groups=described))
 
 
-REASONS = {
-    "missed": lambda r: (
-        _("misses %(count)d thresholds (%(targets)s)") % {"count": r["count"], "targets": ", ".join(r["targets"])}
-    ),
-    "missing": lambda r: _("no report sent"),
-    "late": lambda r: _("report sent late"),
-    "returned": lambda r: _("report returned %d times") % r["count"],
-    "declining": lambda r: _("worse two periods running on %s") % ", ".join(r["targets"]),
-    "off_track": lambda r: _("off track for 2025 on %s") % ", ".join(r["targets"]),
-    "data_quality": lambda r: _("figures to check (far from its history or its peers) on %s") % ", ".join(r["targets"]),
-}
-
-
-def reason_text(reasons: list[dict]) -> str:
-    return "; ".join(REASONS[r["code"]](r) for r in reasons if r["code"] in REASONS)
-
-
 @login_required
 @require_GET
 def unit_page(request, code: str):
@@ -196,3 +190,45 @@ def unit_page(request, code: str):
         for item in data["series"]
     ]
     return render(request, "reports/dashboard/unit.html", {"unit": unit, "chart": chart, **data})
+
+
+@dashboard_access
+def target_page(request, code: str):
+    period = _period(request)
+    target = get_object_or_404(Target.objects.select_related("area"), code=code)
+    data = target_view(target, period)
+    if request.GET.get("format") == "xlsx":
+        headers = [_("Unit code"), _("Unit"), _("Value"), _("Threshold"), _("Gap")]
+        rows = [[r.unit.code, r.unit.name, r.value, r.threshold, r.gap] for r in data["missing"]]
+        return _xlsx(f"{target.code}-{period.key}", headers, rows)
+    chart = {
+        "buckets": data["buckets"],
+        "labels": [f"{i * 10}–{i * 10 + 10}%" for i in range(10)],
+        "trend": [{"period": r.period.label, "value": _value(r), "threshold": _threshold(r)} for r in data["trend"]],
+    }
+    context = _context(request, period, target=target, chart=chart, **data)
+    return render(request, "reports/dashboard/target.html", context)
+
+
+@dashboard_access
+def report_page(request, pk: int):
+    """The quarterly report's progress, until the file is ready (htmx polls the status part)."""
+    export = get_object_or_404(ReportExport.objects.select_related("period"), pk=pk)
+    template = "reports/dashboard/_export_status.html" if request.htmx else "reports/dashboard/export.html"
+    return render(request, template, {"export": export})
+
+
+@login_required
+@require_POST
+def report_request(request):
+    if not (request.user.has_role(Role.SECRETARIAT) or request.user.has_role(Role.STEERING)):
+        raise PermissionDenied
+    period = get_object_or_404(Period, key=request.POST.get("period", "")[:10])
+    export = export_request(period=period, by=request.user)
+    return redirect("dashboard:report", pk=export.pk)
+
+
+@dashboard_access
+def report_download(request, pk: int):
+    export = get_object_or_404(ReportExport, pk=pk, status=ExportStatus.DONE)
+    return FileResponse(export.file.open("rb"), as_attachment=True, filename=f"bao-cao-cchc-{export.period.key}.xlsx")

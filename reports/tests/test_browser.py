@@ -1,14 +1,17 @@
 import pytest
 from playwright.sync_api import expect
 
+from cchc_portal.celery import app as celery_app
 from reports.models import Submission, SubmissionStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_reporter_fills_and_sends_then_secretariat_approves(
-    catalogue, period, reporter_a, secretariat, browser_login, live_server, page, screenshot
+    catalogue, period, reporter_a, secretariat, browser_login, live_server, page, screenshot, monkeypatch
 ):
+    # The recompute after the approval runs in-process, as on a machine without a worker.
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
     page = browser_login(reporter_a)
     table = page.get_by_test_id("my-reports")
     expect(table).to_contain_text("Chưa báo cáo")
@@ -40,6 +43,13 @@ def test_reporter_fills_and_sends_then_secretariat_approves(
     expect(page.get_by_text("Huyện Nghi Lộc: báo cáo chuyển sang “Đã duyệt”.")).to_be_visible()
     screenshot("secretariat-approved")
     assert Submission.objects.get().status == SubmissionStatus.APPROVED
+
+    # The dashboard now counts the approved figures: 1.234 / 2.000 = 61,7% against 80%.
+    page.get_by_role("link", name="Bảng điều hành").click()
+    row = page.get_by_test_id("overview-table").first.locator("tr", has_text="TTHC-08")
+    expect(row).to_contain_text("61,7")
+    expect(row).to_contain_text("Không đạt")
+    expect(page.get_by_test_id("completeness")).to_contain_text("Đã duyệt")
 
 
 def test_steering_member_reads_the_dashboard_and_drills_into_a_unit(

@@ -128,9 +128,61 @@ def test_pages_run_a_bounded_number_of_queries_on_500_units(tree, period, login,
     RoleAssignmentFactory(user=steering, role=Role.STEERING, unit=tree)
     _generated_province(tree, period, 20)
     client = login(steering)
-    small = {url: _queries(client, url) for url in PAGES + ["/dashboard/heatmap/?mine=on"]}
+    small = {
+        url: _queries(client, url) for url in PAGES + ["/dashboard/heatmap/?mine=on", "/dashboard/targets/CQS-05/"]
+    }
     _generated_province(tree, period, 480, start=20)
     assert Unit.objects.count() >= 500
     large = {url: _queries(client, url) for url in small}
     assert large == small, (small, large)
     assert max(large.values()) <= 25
+
+
+def test_target_page_shows_distribution_trend_and_who_misses_it(results, login, steering, reporter_a):
+    client = login(steering)
+    response = client.get("/dashboard/targets/TTHC-08/", {"period": "2025-Q1"})
+    assert response.status_code == 200
+    assert response.context["buckets"][6] == 1  # Nghi Lộc's 61,7% is in 60-70%
+    assert [r.unit.code for r in response.context["missing"]] == ["429"]
+    assert [float(r.value) for r in response.context["trend"]] == [61.7]
+    assert login(reporter_a).get("/dashboard/targets/TTHC-08/").status_code == 403
+
+
+def test_quarterly_report_is_built_by_a_task_and_downloaded(
+    results, login, steering, reporter_a, monkeypatch, django_capture_on_commit_callbacks
+):
+    from cchc_portal.celery import app
+    from reports.models import ExportStatus, ReportExport
+    from targets.models import Target
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    Target.objects.filter(code="TTHC-08").update(title='=HYPERLINK("http://x","bấm")')
+    assert login(reporter_a).post("/dashboard/report/", {"period": "2025-Q1"}).status_code == 403
+    client = login(steering)
+    with django_capture_on_commit_callbacks(execute=True):
+        with_commit = client.post("/dashboard/report/", {"period": "2025-Q1"})
+    export = ReportExport.objects.get()
+    assert with_commit["Location"] == f"/dashboard/report/{export.pk}/"
+    # The worker ran after the request's transaction committed (eager here).
+    export.refresh_from_db()
+    assert (export.status, export.progress) == (ExportStatus.DONE, 100)
+    status = client.get(f"/dashboard/report/{export.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "hx-trigger" not in status and "Tải báo cáo (.xlsx)" in status
+    download = client.get(f"/dashboard/report/{export.pk}/download/")
+    workbook = load_workbook(io.BytesIO(b"".join(download.streaming_content)))
+    assert workbook.sheetnames == ["2. TTHC", "3. TCBM", "Xếp hạng", "Đơn vị chậm tiến độ"]
+    sheet = workbook["2. TTHC"]
+    assert sheet["A1"].value == "UBND TỈNH THỬ"
+    assert sheet["A1"].font.name == "Times New Roman"
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in [c.value for c in sheet[1]]
+    injected = next(c for row in sheet.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value)
+    assert injected.data_type == "s"  # text, never a formula
+
+
+def test_export_progress_is_polled_until_ready(results, steering, login):
+    from reports.models import ReportExport
+
+    export = ReportExport.objects.create(period=results, requested_by=steering)
+    body = login(steering).get(f"/dashboard/report/{export.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert 'hx-trigger="every 2s"' in body and "Đang chờ" in body
+    assert login(steering).get(f"/dashboard/report/{export.pk}/download/").status_code == 404

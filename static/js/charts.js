@@ -53,11 +53,41 @@
     });
   }
 
+  function histogram(el, data) {
+    var chart = echarts.init(el, null, { locale: "VI", renderer: "svg" });
+    chart.setOption({
+      animation: false,
+      grid: { left: 40, right: 10, top: 10, bottom: 40 },
+      tooltip: { trigger: "axis" },
+      xAxis: { type: "category", data: data.labels, axisLabel: { rotate: 30 } },
+      yAxis: { type: "value", minInterval: 1 },
+      series: [{ name: "Số đơn vị", type: "bar", data: data.buckets, itemStyle: { color: "#0d6efd" } }]
+    });
+  }
+
+  function trend(el, data) {
+    var chart = echarts.init(el, null, { locale: "VI", renderer: "svg" });
+    chart.setOption({
+      animation: false,
+      grid: { left: 40, right: 10, top: 10, bottom: 30 },
+      tooltip: { trigger: "axis" },
+      xAxis: { type: "category", data: data.trend.map(function (r) { return r.period; }) },
+      yAxis: { type: "value", axisLabel: { formatter: "{value}%" } },
+      series: [
+        { name: "Toàn tỉnh", type: "line", data: data.trend.map(function (r) { return r.value; }) },
+        { name: "Ngưỡng", type: "line", lineStyle: { type: "dashed", color: RED }, symbol: "none",
+          data: data.trend.map(function (r) { return r.threshold; }) }
+      ]
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-chart]").forEach(function (el) {
       var rows = data(el.dataset.source);
       if (el.dataset.chart === "overview") { overview(el, rows); }
       if (el.dataset.chart === "sparkline") { sparkline(el, rows); }
+      if (el.dataset.chart === "histogram") { histogram(el, rows); }
+      if (el.dataset.chart === "trend") { trend(el, rows); }
     });
   });
 })();

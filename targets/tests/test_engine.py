@@ -323,9 +323,12 @@ def test_failure_half_way_leaves_the_previous_results(scored, monkeypatch):
 
 
 def test_approval_marks_the_period_stale_and_recomputes_after_commit(
-    catalogue, period, submitted_a, secretariat, django_capture_on_commit_callbacks
+    catalogue, period, submitted_a, secretariat, django_capture_on_commit_callbacks, monkeypatch
 ):
+    from cchc_portal.celery import app
     from reports.services import submission_approve
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)  # the worker path: test_jobs.py
 
     with django_capture_on_commit_callbacks(execute=True):
         submission_approve(submission=submitted_a, by=secretariat)
