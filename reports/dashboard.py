@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
-from targets.models import Area, Attainment, LaggardFlag, Rollup, ScopeKind, Target, UnitScore
+from targets.models import Area, Attainment, LaggardFlag, Rollup, ScopeKind, Status, Target, UnitScore
 from units.models import Level, Role, Unit, User, kinds_of_level
 
 from .models import Period, Submission, SubmissionStatus
@@ -100,7 +100,18 @@ def heatmap(period: Period, filters: HeatmapFilters, user: User) -> dict:
             "unit_id", "target_id", "status", "value", "threshold", "provisional"
         )
     }
-    rows = [(unit, [cells.get((unit.pk, t.pk)) for t in targets]) for unit in units]
+    labels = {value: str(label) for value, label in Status.choices}
+    rows = []
+    for unit in units:
+        row = []
+        for target in targets:
+            cell = cells.get((unit.pk, target.pk))
+            # Pre-formatted here: a template filter per cell would cost more than the query.
+            if cell is not None:
+                cell.text = "—" if cell.value is None else f"{cell.value:.0f}"
+                cell.label = labels[cell.status]
+            row.append(cell)
+        rows.append((unit, row))
     return {"targets": targets, "rows": rows}
 
 

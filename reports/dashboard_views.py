@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from openpyxl import Workbook
@@ -118,7 +119,13 @@ def heatmap_page(request):
         rows = [[u.code, u.name] + [_cell(c) for c in cells] for u, cells in data["rows"]]
         return _xlsx(f"ban-do-nhiet-{period.key}", headers, rows)
     districts = Unit.objects.current_on(period.end).filter(kind__in=["district", "town", "city"]).order_by("name")
-    context = _context(request, period, filters=filters, districts=districts, levels=Level.choices, **data)
+    # Links are built once here, not reversed for each of the thousands of cells.
+    report_base = reverse("reports:submission", args=[period.key, "0"])[:-2]
+    unit_base = reverse("dashboard:unit", args=["0"])[:-2]
+    context = _context(
+        request, period, filters=filters, districts=districts, levels=Level.choices,
+        report_base=report_base, unit_base=unit_base, **data,
+    )  # fmt: skip
     return render(request, "reports/dashboard/heatmap.html", context)
 
 

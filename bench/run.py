@@ -1,0 +1,367 @@
+"""The portal's benchmark: a synthetic province (600 units) or country (10,000 units), the full
+catalogue and 20 quarters of approved figures, then timings (medians of several runs), query
+counts and peak memory of the steps that must stay fast.
+
+Run it on a database of its own: it refuses a database that holds other units.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import platform
+import random
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from openpyxl import load_workbook
+
+from reports.excel import figures_import, template_workbook
+from reports.models import Figure, Period, Submission, SubmissionStatus
+from reports.periods import period_create
+from reports.quarterly import quarterly_report
+from targets.engine import judge, period_recompute
+from targets.models import Attainment, Target
+from targets.selectors import ThresholdResolver
+from units.models import Kind, Role, RoleAssignment, Unit, User
+from units.services import units_rebuild_derived
+
+PREFIX = "BENCH"
+SCALES = {"tiny": (40, 4), "province": (600, 20), "national": (10_000, 20)}
+QUARTERS = [f"{year}-Q{q}" for year in range(2021, 2026) for q in range(1, 5)]
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float
+    runs: int
+    peak_mb: float
+    queries: int | None = None
+    note: str = ""
+
+
+def measure(name: str, action: Callable[[], object], runs: int = 3, note: str = "", setup=None) -> Step:
+    """Median wall time over `runs` untraced runs; then one traced run for the Python allocation
+    peak (tracing slows Python several times, so it never shares a run with the timing)."""
+    times = []
+    queries = None
+    for _ in range(runs):
+        if setup:
+            setup()
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            action()
+            times.append(time.perf_counter() - started)
+        queries = len(captured)
+    if setup:
+        setup()
+    tracemalloc.start()
+    action()
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return Step(name, statistics.median(times), runs, peak, queries, note)
+
+
+# --- The synthetic data -------------------------------------------------------------------------------
+
+
+def build(units: int, quarters: int, seed: int = 7) -> dict:
+    """Units, the catalogue, `quarters` approved quarters; returns what was built."""
+    if (
+        Unit.objects.exclude(code__startswith=PREFIX).exists()
+        or Submission.objects.exclude(unit__code__startswith=PREFIX).exists()
+    ):
+        raise SystemExit("The benchmark needs a database of its own (it holds other units). Set DATABASE_URL.")
+    if not Target.objects.exists():
+        call_command("loaddata", "catalogue", verbosity=0)
+    rng = random.Random(seed)
+    if not Unit.objects.filter(code__startswith=PREFIX).exists():
+        _units(units)
+    periods = [period_create(key=key) for key in QUARTERS[-quarters:]]
+    todo = [p for p in periods if not Submission.objects.filter(period=p).exists()]
+    reporting = list(Unit.objects.filter(code__startswith=PREFIX).exclude(kind=Kind.PROVINCE))
+    targets = list(Target.objects.all())
+    for period in todo:
+        _approved_quarter(period, reporting, targets, rng)
+    user, _ = User.objects.get_or_create(username=f"{PREFIX.lower()}-secretariat", defaults={"full_name": "Sở Nội vụ"})
+    root = Unit.objects.get(code=f"{PREFIX}-0")
+    RoleAssignment.objects.get_or_create(user=user, role=Role.SECRETARIAT, unit=root)
+    return {
+        "units": len(reporting),
+        "periods": [p.key for p in periods],
+        "figures": Figure.objects.count(),
+        "user": user,
+    }
+
+
+def _units(total: int) -> None:
+    """A root, about 5% departments, 5% districts and the rest communes spread over the districts."""
+    start = dt.date(2008, 1, 1)
+    root = Unit.objects.create(code=f"{PREFIX}-0", name="Tỉnh Thử Nghiệm", kind=Kind.PROVINCE, valid_from=start)
+    departments = max(1, total // 20)
+    districts = max(1, total // 20)
+    communes = total - departments - districts
+    Unit.objects.bulk_create(
+        [
+            Unit(code=f"{PREFIX}-S{i}", name=f"Sở {i}", kind=Kind.DEPARTMENT, parent=root, valid_from=start)
+            for i in range(departments)
+        ]
+        + [
+            Unit(code=f"{PREFIX}-H{i}", name=f"Huyện {i}", kind=Kind.DISTRICT, parent=root, valid_from=start)
+            for i in range(districts)
+        ],
+        batch_size=2000,
+    )
+    parents = list(Unit.objects.filter(code__startswith=f"{PREFIX}-H"))
+    Unit.objects.bulk_create(
+        [
+            Unit(
+                code=f"{PREFIX}-X{i}",
+                name=f"Xã {i}",
+                kind=Kind.COMMUNE,
+                parent=parents[i % len(parents)],
+                valid_from=start,
+            )
+            for i in range(communes)
+        ],
+        batch_size=2000,
+    )
+    units_rebuild_derived()
+
+
+def _approved_quarter(period: Period, units: list[Unit], targets: list[Target], rng: random.Random) -> None:
+    with transaction.atomic():
+        submissions = Submission.objects.bulk_create(
+            [Submission(unit=u, period=period, status=SubmissionStatus.APPROVED) for u in units], batch_size=2000
+        )
+        figures = []
+        for submission, unit in zip(submissions, units, strict=True):
+            for target in targets:
+                if not target.applies_to(unit.level):
+                    continue
+                rate = rng.uniform(0.4, 1.0)
+                if target.measure in ("ratio", "reduction"):
+                    denominator = rng.randint(50, 5000)
+                    numerator = round(denominator * (rate if target.measure == "ratio" else 1 - rate * 0.2))
+                    figures.append(
+                        Figure(
+                            submission=submission,
+                            target=target,
+                            measure=target.measure,
+                            numerator=numerator,
+                            denominator=denominator,
+                        )
+                    )
+                else:
+                    value = (
+                        Decimal(int(rate > 0.5))
+                        if target.measure == "boolean"
+                        else Decimal(str(round(60 + 40 * rate, 1)))
+                    )
+                    figures.append(Figure(submission=submission, target=target, measure=target.measure, value=value))
+        Figure.objects.bulk_create(figures, batch_size=5000)
+
+
+# --- The baselines --------------------------------------------------------------------------------------
+
+FLOOR_SQL = """
+CREATE TEMPORARY TABLE bench_floor AS
+SELECT s.unit_id, f.target_id,
+       CASE WHEN f.denominator > 0 THEN f.numerator * 100.0 / f.denominator END AS value
+FROM reports_figure f JOIN reports_submission s ON s.id = f.submission_id
+WHERE s.period_id = %s AND s.status = 'approved'
+"""
+FLOOR_ROLLUP_SQL = """
+SELECT f.target_id, SUM(f.numerator), SUM(f.denominator)
+FROM reports_figure f JOIN reports_submission s ON s.id = f.submission_id
+WHERE s.period_id = %s AND s.status = 'approved'
+GROUP BY f.target_id
+"""
+
+
+def sql_floor(period: Period) -> None:
+    """The least the database must do for the same arithmetic: one value per figure, one roll-up
+    per target, the values written to a table."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(FLOOR_SQL, [period.pk])
+        cursor.execute(FLOOR_ROLLUP_SQL, [period.pk])
+        cursor.fetchall()
+        cursor.execute("DROP TABLE bench_floor")
+
+
+def naive_loop(period: Period, units: list[Unit]) -> None:
+    """How a first version might do it: for each unit and target, fetch, judge, save."""
+    with transaction.atomic():
+        for unit in units:
+            for target in Target.objects.in_force(period.year).for_level(unit.level):
+                figure = Figure.objects.filter(
+                    submission__unit=unit, submission__period=period, submission__status="approved", target=target
+                ).first()
+                threshold = ThresholdResolver.load(targets=[target]).resolve(target.pk, unit.level, period.year)
+                raw = None
+                if figure is not None:
+                    from targets.engine import Raw
+
+                    raw = Raw(figure.numerator, figure.denominator, figure.value)
+                value, met = judge(target, raw, threshold)
+                Attainment.objects.update_or_create(
+                    period=period,
+                    unit=unit,
+                    target=target,
+                    defaults={"value": value, "met": met, "status": "met" if met else "behind"},
+                )
+        transaction.set_rollback(True)
+
+
+# --- The run ---------------------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    with connection.cursor() as cursor:
+        version = connection.vendor
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            version += " " + cursor.fetchone()[0]
+    memory = None
+    if Path("/proc/meminfo").exists():
+        memory = Path("/proc/meminfo").read_text().split("\n")[0].split()[1]
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "memory_kb": int(memory) if memory else None,
+        "database": version,
+        "celery_eager": settings.CELERY_TASK_ALWAYS_EAGER,
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def run(scale: str, runs: int = 3, naive_sample: int = 100) -> dict:
+    units, quarters = SCALES[scale]
+    built_started = time.perf_counter()
+    data = build(units, quarters)
+    built = time.perf_counter() - built_started
+    periods = list(Period.objects.filter(key__in=data["periods"]).order_by("end"))
+    last = periods[-1]
+    steps: list[Step] = []
+
+    recompute_all = measure("recompute: all periods", lambda: [period_recompute(p) for p in periods], runs=1)
+    steps.append(recompute_all)
+    recompute = measure("recompute: one period", lambda: period_recompute(last), runs=runs)
+    steps.append(recompute)
+    floor = measure("SQL floor: one period", lambda: sql_floor(last), runs=runs)
+    steps.append(floor)
+    sample = list(
+        Unit.objects.filter(code__startswith=PREFIX).exclude(kind=Kind.PROVINCE).order_by("path")[:naive_sample]
+    )
+    naive = measure(f"naive ORM loop: {len(sample)} units", lambda: naive_loop(last, sample), runs=1)
+    per_unit = naive.seconds / max(1, len(sample))
+    naive_full = per_unit * data["units"]
+    steps.append(naive)
+
+    client = Client()
+    client.force_login(data["user"])
+    for name, url in (
+        ("page: overview", "/dashboard/"),
+        ("page: heatmap", "/dashboard/heatmap/"),
+        ("page: ranking", "/dashboard/ranking/"),
+    ):
+        steps.append(measure(name, lambda url=url: _get(client, f"{url}?period={last.key}"), runs=max(runs, 5)))
+
+    year = period_create(key="2025-Y")
+    units_all = list(Unit.objects.filter(code__startswith=PREFIX).exclude(kind=Kind.PROVINCE).order_by("path"))
+    workbook = _filled_workbook(year, units_all)
+    steps.append(
+        measure(
+            f"Excel import: {len(units_all)} units",
+            lambda: _import(workbook, year, data["user"]),
+            runs=max(1, runs - 1),
+            setup=lambda: Submission.objects.filter(period=year).delete(),
+        )
+    )
+    steps.append(measure("quarterly report export", lambda: quarterly_report(last), runs=max(1, runs - 1)))
+
+    result = {
+        "scale": scale,
+        "units": data["units"],
+        "periods": len(periods),
+        "figures": data["figures"],
+        "build_seconds": round(built, 1),
+        "machine": machine(),
+        "steps": [
+            step.__dict__ | {"seconds": round(step.seconds, 4), "peak_mb": round(step.peak_mb, 1)} for step in steps
+        ],
+        "ratios": {
+            "recompute_vs_sql_floor": round(recompute.seconds / floor.seconds, 1) if floor.seconds else None,
+            "naive_loop_vs_recompute": round(naive_full / recompute.seconds, 1) if recompute.seconds else None,
+            "naive_loop_extrapolated_seconds": round(naive_full, 1),
+        },
+    }
+    return result
+
+
+def _get(client: Client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+
+
+def _filled_workbook(period: Period, units: list[Unit]) -> bytes:
+    sheet = load_workbook(io.BytesIO(template_workbook(period=period, units=units)))["Số liệu"]
+    rng = random.Random(11)
+    for row in sheet.iter_rows(min_row=2):
+        how = row[5].value or ""
+        if how.startswith("Tử số"):
+            denominator = rng.randint(50, 5000)
+            row[7].value, row[8].value = rng.randint(0, denominator), denominator
+        else:
+            row[9].value = 1 if "1 nếu" in how else round(rng.uniform(60, 100), 1)
+    out = io.BytesIO()
+    sheet.parent.save(out)
+    return out.getvalue()
+
+
+def _import(workbook: bytes, period: Period, user: User) -> None:
+    result = figures_import(upload=SimpleUploadedFile("bench.xlsx", workbook), period=period, by=user)
+    assert result.ok, [str(e) for e in result.errors[:5]]
+
+
+def table(result: dict) -> str:
+    machine_ = result["machine"]
+    lines = [
+        f"Benchmark: {result['scale']}, {result['units']} units, {result['periods']} periods, "
+        f"{result['figures']} figures ({machine_['database']}, {machine_['cpus']} CPUs; "
+        f"data built in {result['build_seconds']} s)",
+        f"{'step':<42} {'median s':>10} {'runs':>5} {'queries':>8} {'peak MB':>8}",
+    ]
+    for step in result["steps"]:
+        queries = "" if step["queries"] is None else step["queries"]
+        lines.append(
+            f"{step['name']:<42} {step['seconds']:>10.3f} {step['runs']:>5} {queries:>8} {step['peak_mb']:>8.1f}"
+        )
+    ratios = result["ratios"]
+    lines.append(
+        f"recompute / SQL floor: {ratios['recompute_vs_sql_floor']}x; naive loop (extrapolated "
+        f"{ratios['naive_loop_extrapolated_seconds']} s) / recompute: {ratios['naive_loop_vs_recompute']}x"
+    )
+    return "\n".join(lines)
+
+
+def save(result: dict, path: str | None) -> Path:
+    target = Path(path) if path else Path(settings.BASE_DIR) / "bench" / "results" / f"{result['scale']}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+    return target
