@@ -3,27 +3,36 @@ number of units: results are precomputed by the attainment engine and read in bu
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Case, Count, Q, When
 from django.utils.translation import gettext as _
 
+from cchc_portal.converters import CODE
 from targets.models import Area, Attainment, LaggardFlag, Rollup, ScopeKind, Status, Target, UnitScore
 from units.models import Level, Role, Unit, User, kinds_of_level
 
-from .models import Period, Submission, SubmissionStatus
+from .models import KEY_RE, Period, PeriodKind, Submission, SubmissionStatus
 from .notices import units_due
 
 
+def periods_for_choice():
+    """Newest first; of periods ending on the same day, the quarter first."""
+    quarter_first = Case(When(kind=PeriodKind.QUARTER, then=0), default=1)
+    return Period.objects.order_by("-end", quarter_first, "kind")
+
+
 def dashboard_period(key: str | None) -> Period | None:
-    """The period asked for, else the latest one with computed results."""
-    periods = Period.objects.order_by("-end", "kind")
-    if key:
+    """The period asked for, else the latest quarter with computed results."""
+    periods = periods_for_choice()
+    if key and KEY_RE.match(key):
         found = periods.filter(key=key).first()
         if found:
             return found
-    return periods.filter(computation__computed_at__isnull=False).first() or periods.first()
+    computed = periods.filter(computation__computed_at__isnull=False)
+    return computed.filter(kind=PeriodKind.QUARTER).first() or computed.first() or periods.first()
 
 
 @dataclass
@@ -54,8 +63,11 @@ def overview(period: Period) -> dict:
     return {"areas": areas, "completeness": completeness(period)}
 
 
-def completeness(period: Period) -> dict:
-    """How many units had to report, how many did, how many on time, how many were approved."""
+def completeness(period: Period) -> dict | None:
+    """How many units had to report, how many did, how many on time, how many were approved.
+    Units report quarters; a 6-month, 9-month or annual period has no reports of its own."""
+    if period.kind != PeriodKind.QUARTER:
+        return None
     due = units_due(period).count()
     counts = Submission.objects.filter(period=period).aggregate(
         sent=Count("id", filter=Q(status__in=[SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED])),
@@ -80,7 +92,7 @@ def heatmap(period: Period, filters: HeatmapFilters, user: User) -> dict:
     if filters.level:
         units = units.filter(kind__in=kinds_of_level(filters.level))
     if filters.district:
-        district = Unit.objects.filter(code=filters.district).first()
+        district = Unit.objects.filter(code=filters.district).first() if re.fullmatch(CODE, filters.district) else None
         units = units.filter(path__startswith=district.path) if district else units.none()
     if filters.pilot:
         units = units.filter(is_pilot=True)
@@ -92,7 +104,7 @@ def heatmap(period: Period, filters: HeatmapFilters, user: User) -> dict:
         units = units.filter(prefixes) if responsible else units.none()
     targets = Target.objects.in_force(period.year).select_related("area").order_by("area__order", "order", "code")
     if filters.area:
-        targets = targets.filter(area__code=filters.area)
+        targets = targets.filter(area__code=filters.area) if re.fullmatch(CODE, filters.area) else targets.none()
     units, targets = list(units), list(targets)
     cells = {
         (a.unit_id, a.target_id): a
@@ -121,8 +133,9 @@ def ranking(period: Period, level: str) -> list[UnitScore]:
     )
 
 
-def laggards_by_member(period: Period) -> list[tuple[User | None, list[LaggardFlag]]]:
-    """Laggard units grouped by the steering member responsible (a unit may sit under several)."""
+def laggards_by_member(period: Period, first: User | None = None) -> list[tuple[User | None, list[LaggardFlag]]]:
+    """Laggard units grouped by the steering member responsible (a unit may sit under several);
+    `first`'s own group comes first, so a member sees their laggards before anyone else's."""
     flags = list(
         LaggardFlag.objects.filter(period=period)
         .select_related("unit")
@@ -134,7 +147,7 @@ def laggards_by_member(period: Period) -> list[tuple[User | None, list[LaggardFl
         members = list(flag.responsible.all()) or [None]
         for member in members:
             groups[member].append(flag)
-    named = sorted((m for m in groups if m is not None), key=lambda m: m.get_full_name())
+    named = sorted((m for m in groups if m is not None), key=lambda m: (m != first, m.get_full_name()))
     return [(m, groups[m]) for m in named] + ([(None, groups[None])] if None in groups else [])
 
 

@@ -5,8 +5,10 @@ Every table page also downloads as .xlsx (?format=xlsx) with the same rows.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
@@ -27,6 +29,7 @@ from .dashboard import (
     heatmap,
     laggards_by_member,
     overview,
+    periods_for_choice,
     ranking,
     reason_text,
     target_view,
@@ -66,7 +69,7 @@ def _xlsx(name: str, headers: list[str], rows: list[list]) -> HttpResponse:
 
 
 def _context(request, period: Period, **extra) -> dict:
-    return {"period": period, "periods": Period.objects.order_by("-end", "kind"), "query": request.GET, **extra}
+    return {"period": period, "periods": periods_for_choice(), "query": request.GET, **extra}
 
 
 @dashboard_access
@@ -87,12 +90,23 @@ def overview_page(request):
             "title": line.target.title,
             "value": _value(line.rollup),
             "threshold": _threshold(line.rollup),
-            "met": line.rollup.met if line.rollup else None,
+            "status": rollup_status(line.target, line.rollup),
         }
         for _area, _r, lines in data["areas"]
         for line in lines
     ]
     return render(request, "reports/dashboard/overview.html", _context(request, period, chart=chart, **data))
+
+
+def rollup_status(target, rollup) -> str:
+    """The colour of a province-wide bar: the same rule as a unit's status."""
+    if rollup is None or rollup.met is None:
+        return Status.NO_DATA
+    if not rollup.met:
+        return Status.BEHIND
+    margin = Decimal(str(settings.AT_RISK_MARGIN))
+    close = target.measure != "boolean" and abs(rollup.value - rollup.threshold) < margin
+    return Status.AT_RISK if close else Status.MET
 
 
 def _value(rollup):
@@ -117,6 +131,9 @@ def heatmap_page(request):
     if request.GET.get("format") == "xlsx":
         headers = [_("Unit code"), _("Unit")] + [t.code for t in data["targets"]]
         rows = [[u.code, u.name] + [_cell(c) for c in cells] for u, cells in data["rows"]]
+        headers.append(_("Note"))
+        for row, (_unit, cells) in zip(rows, data["rows"], strict=True):
+            row.append(_("* sent, not yet approved") if any(c and c.provisional for c in cells) else "")
         return _xlsx(f"ban-do-nhiet-{period.key}", headers, rows)
     districts = Unit.objects.current_on(period.end).filter(kind__in=["district", "town", "city"]).order_by("name")
     # Links are built once here, not reversed for each of the thousands of cells.
@@ -129,10 +146,11 @@ def heatmap_page(request):
     return render(request, "reports/dashboard/heatmap.html", context)
 
 
-def _cell(attainment) -> str:
+def _cell(attainment):
+    """A number in the workbook (a float, so Excel shows it the reader's way); text for no data."""
     if attainment is None or attainment.value is None:
-        return str(Status.NO_DATA.label)
-    return f"{attainment.value.normalize():f}"
+        return str(Status.NO_DATA.label) if attainment is not None else ""
+    return float(attainment.value)
 
 
 @dashboard_access
@@ -162,7 +180,7 @@ def ranking_page(request):
 @dashboard_access
 def laggards_page(request):
     period = _period(request)
-    groups = laggards_by_member(period)
+    groups = laggards_by_member(period, first=request.user)
     if request.GET.get("format") == "xlsx":
         headers = [_("Responsible member"), _("Unit code"), _("Unit"), _("Reasons")]
         rows = [
@@ -230,7 +248,9 @@ def report_page(request, pk: int):
 def report_request(request):
     if not (request.user.has_role(Role.SECRETARIAT) or request.user.has_role(Role.STEERING)):
         raise PermissionDenied
-    period = get_object_or_404(Period, key=request.POST.get("period", "")[:10])
+    period = dashboard_period(request.POST.get("period", ""))
+    if period is None:
+        raise Http404
     export = export_request(period=period, by=request.user)
     return redirect("dashboard:report", pk=export.pk)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -11,13 +13,23 @@ from units.models import User
 from .models import ExportStatus, Period, ReportExport
 from .quarterly import quarterly_report
 
+logger = logging.getLogger(__name__)
+
 
 def export_request(*, period: Period, by: User) -> ReportExport:
     """Record the request and hand it to a worker once it is committed."""
     from .tasks import build_quarterly_report  # the task module imports this one
 
     export = ReportExport.objects.create(period=period, requested_by=by)
-    transaction.on_commit(lambda: build_quarterly_report.delay(export.pk))
+
+    def enqueue() -> None:
+        try:
+            build_quarterly_report.delay(export.pk)
+        except Exception:  # noqa: BLE001 - a broker failure: say so on the page instead of waiting forever
+            logger.warning("Could not enqueue the quarterly report", exc_info=True)
+            ReportExport.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED)
+
+    transaction.on_commit(enqueue)
     return export
 
 

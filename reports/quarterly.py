@@ -7,6 +7,7 @@ the ranking and the laggards. Every text cell is written as text, so none can ru
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.utils import timezone
@@ -85,7 +86,7 @@ def quarterly_report(period: Period, progress: Callable[[int], None] = lambda _p
     data = overview(period)
     steps = len(data["areas"]) + 2
     for index, (area, _area_rollup, lines) in enumerate(data["areas"], start=1):
-        sheet = workbook.create_sheet(f"{area.order}. {area.code}"[:31])
+        sheet = workbook.create_sheet(re.sub(r"[\[\]:*?/\\]", "-", f"{area.order}. {area.code}")[:31])
         start = _header_block(sheet, province_name, f"{title}\n{area.name}", 8)
         rows = []
         for number, line in enumerate(lines, start=1):

@@ -187,6 +187,7 @@ def _load_raw(period: Period, targets: dict[int, Target]) -> dict[tuple[int, int
         .order_by("submission__period__end")
     )
     raw: dict[tuple[int, int], Raw] = {}
+    seen: dict[tuple[int, int], int] = defaultdict(int)
     for unit_id, period_id, status, target_id, numerator, denominator, value in rows:
         if period.kind != PeriodKind.QUARTER and status != SubmissionStatus.APPROVED:
             continue  # provisional figures are shown for a quarter only
@@ -205,6 +206,11 @@ def _load_raw(period: Period, targets: dict[int, Target]) -> dict[tuple[int, int
                 item.value + value if adds and target.measure == Measure.COUNT and item.value is not None else value
             )
         item.provisional = item.provisional or provisional
+        seen[(unit_id, target_id)] += 1
+    # A sum over quarters with a quarter missing is not the period's figure yet: provisional.
+    for key, item in raw.items():
+        if targets[key[1]].aggregation == Aggregation.SUM and seen[key] < len(quarters):
+            item.provisional = True
     return raw
 
 
@@ -243,9 +249,17 @@ def _successors_map(period: Period, units: dict[int, Unit], links) -> dict[int, 
 
 def _combine(target: Target, parts: list[tuple[Raw, Decimal]]) -> Raw | None:
     """A successor's figure from its predecessors' (raw, share): counts add up by share."""
+    given = len(parts)
     parts = [(raw, share) for raw, share in parts if raw is not None and not raw.empty() and not raw.provisional]
     if not parts:
         return None
+    result = _combine_parts(target, parts)
+    if result is not None and len(parts) < given:
+        result.provisional = True  # some predecessors have no approved figure: not complete
+    return result
+
+
+def _combine_parts(target: Target, parts: list[tuple[Raw, Decimal]]) -> Raw | None:
     if target.measure in COUNT_MEASURES:
         complete = [(r, s) for r, s in parts if r.numerator is not None and r.denominator is not None]
         if not complete:
@@ -284,10 +298,12 @@ def period_recompute(period: Period) -> Summary:
         series.sort(key=lambda item: index[item[0]])
     previous = history_periods[-1] if history_periods else None
     previous_ranks = dict(UnitScore.objects.filter(period=previous).values_list("unit_id", "rank") if previous else [])
+    # Reporting reasons (missing, late, returned) belong to the quarters units report for.
     submissions = {
         s["unit_id"]: s
         for s in Submission.objects.filter(period=period).values("unit_id", "status", "is_late", "times_returned")
     }
+    quarterly = period.kind == PeriodKind.QUARTER
     steering = defaultdict(set)
     for user_id, path in RoleAssignment.objects.filter(role=Role.STEERING).values_list("user_id", "unit__path"):
         steering[path].add(user_id)
@@ -358,7 +374,7 @@ def period_recompute(period: Period) -> Summary:
 
     scores = _scores(period, units, by_unit, targets, previous_ranks)
     rollups = _rollups(period, units, by_unit, targets, resolver)
-    flags = _laggards(period, units, by_unit, targets, submissions, steering, raw)
+    flags = _laggards(period, units, by_unit, targets, submissions if quarterly else None, steering)
 
     PeriodComputation.objects.get_or_create(period=period)
     with transaction.atomic():
@@ -490,7 +506,10 @@ def _rollups(period, units, by_unit, targets, resolver) -> list[Rollup]:
                 value = HUNDRED * sum(r.value for r in counted) / len(counted)
             elif counted:
                 value = sum(r.value for r in counted) / len(counted)
-            threshold = resolver.resolve(target.pk, level, period.year)
+            if scope in (ScopeKind.PROVINCE, ScopeKind.DISTRICT):
+                threshold = _mixed_threshold(target, counted)
+            else:
+                threshold = resolver.resolve(target.pk, level, period.year)
             if target.measure == Measure.BOOLEAN and threshold is not None:
                 threshold = HUNDRED  # every unit must have done it
             rollups.append(
@@ -512,7 +531,20 @@ def _rollups(period, units, by_unit, targets, resolver) -> list[Rollup]:
     return rollups
 
 
-def _laggards(period, units, by_unit, targets, submissions, steering, raw) -> list[tuple[LaggardFlag, set[int]]]:
+def _mixed_threshold(target: Target, rows: list) -> Decimal | None:
+    """The line for a group mixing levels (90% departments, 80% districts, 60% communes): each
+    unit's own threshold weighted by its denominator, so the group is met when its units are."""
+    judged = [r for r in rows if r.threshold is not None]
+    if not judged:
+        return None
+    if target.measure in COUNT_MEASURES:
+        weight = sum((r.denominator for r in judged), ZERO)
+        if weight:
+            return (sum((r.denominator * r.threshold for r in judged), ZERO) / weight).quantize(Decimal("0.01"))
+    return (sum((r.threshold for r in judged), ZERO) / len(judged)).quantize(Decimal("0.01"))
+
+
+def _laggards(period, units, by_unit, targets, submissions, steering) -> list[tuple[LaggardFlag, set[int]]]:
     """Units lagging in the period, each with its reasons and the steering members responsible."""
     peers: dict[tuple[str, int], list[Decimal]] = defaultdict(list)
     for rows in by_unit.values():
@@ -527,13 +559,14 @@ def _laggards(period, units, by_unit, targets, submissions, steering, raw) -> li
         missed = sorted(targets[r.target_id].code for r in rows if r.met is False and not r.provisional)
         if len(missed) >= settings.LAGGARD_MIN_MISSED:
             reasons.append({"code": "missed", "targets": missed, "count": len(missed)})
-        submission = submissions.get(unit_id)
-        if submission is None or submission["status"] in (SubmissionStatus.DRAFT, SubmissionStatus.RETURNED):
-            reasons.append({"code": "missing"})
-        elif submission["is_late"]:
-            reasons.append({"code": "late"})
-        if submission and submission["times_returned"] >= 2:
-            reasons.append({"code": "returned", "count": submission["times_returned"]})
+        if submissions is not None:
+            submission = submissions.get(unit_id)
+            if submission is None or submission["status"] in (SubmissionStatus.DRAFT, SubmissionStatus.RETURNED):
+                reasons.append({"code": "missing"})
+            elif submission["is_late"]:
+                reasons.append({"code": "late"})
+            if submission and submission["times_returned"] >= 2:
+                reasons.append({"code": "returned", "count": submission["times_returned"]})
         declining, off_track, odd = [], [], []
         for r in rows:
             target = targets[r.target_id]
@@ -576,7 +609,8 @@ def mark_stale(periods) -> list[int]:
     ids = list(periods.values_list("pk", flat=True))
     now = timezone.now()
     existing = set(PeriodComputation.objects.filter(period_id__in=ids).values_list("period_id", flat=True))
-    PeriodComputation.objects.filter(period_id__in=ids, stale=False).update(stale=True, stale_since=now)
+    # Always move stale_since: a run that started before this change must not mark the period fresh.
+    PeriodComputation.objects.filter(period_id__in=ids).update(stale=True, stale_since=now)
     PeriodComputation.objects.bulk_create(
         [PeriodComputation(period_id=i, stale=True, stale_since=now) for i in ids if i not in existing],
         ignore_conflicts=True,

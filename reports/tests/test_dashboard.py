@@ -186,3 +186,54 @@ def test_export_progress_is_polled_until_ready(results, steering, login):
     body = login(steering).get(f"/dashboard/report/{export.pk}/", HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every 2s"' in body and "Đang chờ" in body
     assert login(steering).get(f"/dashboard/report/{export.pk}/download/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/dashboard/?period=%00",
+        "/dashboard/heatmap/?district=%00&area=a%00",
+        "/dashboard/ranking/?period=x%00&level=%00",
+    ],
+)
+def test_odd_query_strings_are_ignored(results, login, steering, url):
+    assert login(steering).get(url).status_code == 200
+
+
+def test_a_member_sees_their_own_laggards_first(results, login, steering, tree):
+    other = RoleAssignmentFactory(role=Role.STEERING, unit=tree, user__full_name="Anh Ai Đó").user
+    from targets.engine import period_recompute as recompute
+
+    recompute(results)
+    members = [m for m, _flags in login(steering).get("/dashboard/laggards/").context["groups"]]
+    assert members[0] == steering and other in members
+
+
+def test_report_request_with_the_broker_down_says_so(
+    results, login, steering, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from reports.models import ExportStatus, ReportExport
+    from reports.tasks import build_quarterly_report
+
+    def down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(build_quarterly_report, "delay", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        login(steering).post("/dashboard/report/", {"period": "2025-Q1"})
+    export = ReportExport.objects.get()
+    assert export.status == ExportStatus.FAILED
+    body = login(steering).get(f"/dashboard/report/{export.pk}/").content.decode()
+    assert "Không tạo được báo cáo" in body and "hx-trigger" not in body
+
+
+def test_aggregate_periods_show_no_reporting_cards(results, login, steering):
+    from reports.periods import period_create
+
+    half = period_create(key="2025-H1")
+    period_recompute(half)
+    response = login(steering).get("/dashboard/", {"period": "2025-H1"})
+    assert response.context["completeness"] is None
+    assert "Các đơn vị báo cáo theo quý" in response.content.decode()

@@ -3,6 +3,12 @@
 (function () {
   "use strict";
   var GREEN = "#198754", AMBER = "#fd7e14", RED = "#dc3545", GREY = "#adb5bd";
+  var COLOURS = { met: GREEN, at_risk: AMBER, behind: RED, no_data: GREY };
+  var VI = new Intl.NumberFormat("vi-VN", { maximumFractionDigits: 1 });
+
+  function number(value) {
+    return value === null || value === undefined ? "—" : VI.format(value);
+  }
 
   function data(id) {
     var node = document.getElementById(id);
@@ -15,15 +21,14 @@
     chart.setOption({
       animation: false,
       grid: { left: 90, right: 30, top: 10, bottom: 30 },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      xAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: number },
+      xAxis: { type: "value", max: function (range) { return Math.max(100, range.max); }, axisLabel: { formatter: "{value}%" } },
       yAxis: { type: "category", data: rows.map(function (r) { return r.code; }) },
       series: [
         {
           name: "Giá trị toàn tỉnh", type: "bar",
           data: rows.map(function (r) {
-            var colour = r.value === null ? GREY : (r.met ? (r.value - r.threshold < 2 ? AMBER : GREEN) : RED);
-            return { value: r.value, itemStyle: { color: colour } };
+            return { value: r.value, itemStyle: { color: COLOURS[r.status] || GREY } };
           })
         },
         {
@@ -45,7 +50,7 @@
       grid: { left: 2, right: 2, top: 4, bottom: 4 },
       xAxis: { type: "category", show: false, data: row.labels },
       yAxis: { type: "value", show: false, scale: true },
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", valueFormatter: number },
       series: [
         { type: "line", data: row.values, symbolSize: 4, lineStyle: { width: 2 }, itemStyle: { color: "#0d6efd" } },
         { type: "line", data: row.thresholds, symbol: "none", lineStyle: { type: "dashed", width: 1, color: RED } }
@@ -58,7 +63,7 @@
     chart.setOption({
       animation: false,
       grid: { left: 40, right: 10, top: 10, bottom: 40 },
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", valueFormatter: number },
       xAxis: { type: "category", data: data.labels, axisLabel: { rotate: 30 } },
       yAxis: { type: "value", minInterval: 1 },
       series: [{ name: "Số đơn vị", type: "bar", data: data.buckets, itemStyle: { color: "#0d6efd" } }]
@@ -70,7 +75,7 @@
     chart.setOption({
       animation: false,
       grid: { left: 40, right: 10, top: 10, bottom: 30 },
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", valueFormatter: number },
       xAxis: { type: "category", data: data.trend.map(function (r) { return r.period; }) },
       yAxis: { type: "value", axisLabel: { formatter: "{value}%" } },
       series: [

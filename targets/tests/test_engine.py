@@ -77,7 +77,7 @@ def test_rollup_is_the_ratio_of_sums_not_the_mean_of_rates(tree, work_records, c
     assert (rollup.numerator, rollup.denominator) == (Decimal(4), Decimal(104))
     assert rollup.value == Decimal("3.8462")  # 4/104, not (75 + 1) / 2 = 38
     assert (rollup.units_total, rollup.units_reporting, rollup.units_met) == (3, 2, 1)
-    assert (rollup.threshold, rollup.met) == (Decimal("80"), False)
+    assert (rollup.threshold, rollup.met) == (Decimal("60"), False)  # both communes: 60% each
     communes = Rollup.objects.get(period=period, target=work_records, scope="level", scope_key="commune")
     assert (communes.value, communes.units_met, communes.units_total) == (Decimal("3.8462"), 1, 3)
     # The reform area: 1 of the 2 judged commune results on its targets is met.
@@ -362,3 +362,42 @@ def test_a_threshold_change_makes_unlocked_periods_stale(tree, work_records, sec
     period_set_state(period=locked, state=PeriodState.LOCKED)
     threshold_set(target=work_records, level="district", from_year=2021, value=Decimal(85), by=secretariat, reason="QĐ")
     assert [p.key for p in stale_periods()] == ["2025-Q1"]
+
+
+def test_a_group_mixing_levels_is_judged_against_its_units_own_lines(tree, work_records, dept, commune_a1, period):
+    report(dept, period, CQS_05=(95, 100))  # 95% of a 90% line
+    report(commune_a1, period, CQS_05=(195, 300))  # 65% of a 60% line
+    period_recompute(period)
+    province = Rollup.objects.get(period=period, target=work_records, scope="province")
+    # 290/400 = 72,5% against (100 x 90 + 300 x 60) / 400 = 67,5%: met, as each unit is.
+    assert (province.value, province.threshold, province.met) == (Decimal("72.5"), Decimal("67.5"), True)
+
+
+def test_half_year_with_a_quarter_not_yet_approved_is_provisional(tree, work_records, commune_a1, settings):
+    q1, q2, h1 = period_create(key="2025-Q1"), period_create(key="2025-Q2"), period_create(key="2025-H1")
+    report(commune_a1, q1, CQS_05=(90, 100))
+    report(commune_a1, q2, status=SubmissionStatus.SUBMITTED, CQS_05=(10, 100))
+    period_recompute(h1)
+    row = result(h1, commune_a1, "CQS-05")
+    assert (row.numerator, row.denominator, row.provisional) == (90, 100, True)
+    assert UnitScore.objects.get(period=h1, unit=commune_a1).score == 0
+    assert "missing" not in reasons(h1, commune_a1)  # reporting reasons belong to the quarters
+
+
+def test_an_approval_during_a_recompute_keeps_the_period_stale(tree, work_records, district_a, period, monkeypatch):
+    import targets.engine as engine
+
+    real = engine._load_raw
+
+    def load_then_approve(*args, **kwargs):
+        loaded = real(*args, **kwargs)
+        periods_mark_stale(period)  # a reviewer approves while the run is reading
+        return loaded
+
+    periods_mark_stale(period)
+    monkeypatch.setattr(engine, "_load_raw", load_then_approve)
+    period_recompute(period)
+    assert PeriodComputation.objects.get(period=period).stale is True
+    monkeypatch.setattr(engine, "_load_raw", real)
+    period_recompute(period)
+    assert PeriodComputation.objects.get(period=period).stale is False
