@@ -1,21 +1,10 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from cchc_portal.admin import ReadOnlyAdmin
+
 from .models import Evidence, Period, PeriodEvent, PeriodState, Reminder, Submission, SubmissionEvent
 from .periods import period_set_deadline, period_set_state
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Reports change only through the portal's workflow, which audits every step."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Period)

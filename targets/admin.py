@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from cchc_portal.admin import ReadOnlyAdmin
 from cchc_portal.forms import NFCModelForm
 
 from .models import Area, CatalogueChange, Target, Threshold
@@ -122,7 +123,7 @@ class TargetAdmin(admin.ModelAdmin):
 
 
 @admin.register(Threshold)
-class ThresholdAdmin(admin.ModelAdmin):
+class ThresholdAdmin(ReadOnlyAdmin):
     """Every threshold row ever recorded, read-only: edit thresholds on their target."""
 
     list_display = ["target", "level", "from_year", "value", "recorded_at", "recorded_by", "superseded_at"]
@@ -130,18 +131,9 @@ class ThresholdAdmin(admin.ModelAdmin):
     search_fields = ["target__code", "target__title"]
     list_select_related = ["target", "recorded_by"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(CatalogueChange)
-class CatalogueChangeAdmin(ThresholdAdmin):
+class CatalogueChangeAdmin(ReadOnlyAdmin):
     list_display = ["changed_at", "target", "action", "changed_by", "reason"]
     list_filter = ["action"]
     search_fields = ["target__code", "reason"]
