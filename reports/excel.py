@@ -198,7 +198,7 @@ def figures_import(*, upload, period: Period, by: User) -> ImportResult:
         )
     }
     wanted: dict[Unit, dict[str, tuple[int, FigureInput]]] = {}
-    applicable: dict[int, dict[str, str]] = {}
+    applicable: dict[str, dict[str, str]] = {}
     for number, row in rows:
         if row.get("period") != period.key:
             errors.append(
@@ -217,9 +217,9 @@ def figures_import(*, upload, period: Period, by: User) -> ImportResult:
         if not (reviewer or can_edit(by, unit)):
             errors.append(CellError(str(SHEET), number, labels["unit"], _("You do not report for %s.") % unit.name))
             continue
-        if unit.pk not in applicable:
-            applicable[unit.pk] = {t.code: t.measure for t in applicable_targets(unit, period)}
-        measure = applicable[unit.pk].get(row.get("target"))
+        if unit.level not in applicable:  # the same targets for every unit of a level
+            applicable[unit.level] = {t.code: t.measure for t in applicable_targets(unit, period)}
+        measure = applicable[unit.level].get(row.get("target"))
         if measure is None:
             errors.append(
                 CellError(

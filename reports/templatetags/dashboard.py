@@ -1,0 +1,20 @@
+from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+
+@register.simple_tag
+def heatmap_cells(cells, report_url: str) -> SafeString:
+    """A heatmap row's cells. Built here, not with a template loop: a province's heatmap has
+    15,000 cells, and the template engine's per-cell cost would dominate the page."""
+    link = escape(report_url)
+    parts = []
+    for cell in cells:
+        if cell is None:
+            parts.append('<td class="cell-none"></td>')
+            continue
+        css = f"cell-{cell.status}" + (" provisional" if cell.provisional else "")
+        parts.append(f'<td class="{css}"><a href="{link}" title="{escape(cell.label)}">{escape(cell.text)}</a></td>')
+    return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
