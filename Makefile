@@ -10,7 +10,7 @@ PORT ?= 8000
 VENDOR_TMP := $(shell mktemp -d -u)
 VENDOR_PACKAGES := bootstrap@5.3.9 htmx.org@2.0.11 echarts@5.6.0
 
-.PHONY: run test check venv install migrate seed serve worker beat vendor messages clean
+.PHONY: run test check venv install migrate seed serve worker beat vendor messages bench clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "Python 3.11 is required"; exit 1; }
@@ -39,6 +39,14 @@ check: install
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# The benchmark needs a database of its own, e.g.
+#   createdb -h 127.0.0.1 -U postgres cchc_bench
+#   make bench DATABASE_URL=postgres://postgres@127.0.0.1:5432/cchc_bench SCALE=province
+SCALE ?= province
+bench: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py bench --scale $(SCALE)
 
 worker: install
 	$(VENV)/bin/celery -A cchc_portal worker --loglevel=INFO

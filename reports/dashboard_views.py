@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from openpyxl import Workbook
 
 from cchc_portal.xlsx import XLSX_CONTENT_TYPE, workbook_bytes, write_table
-from targets.models import Status, Target
+from targets.models import Area, Status, Target
 from units.models import Level, Role, Unit
 
 from .access import can_view_unit
@@ -109,6 +109,10 @@ def rollup_status(target, rollup) -> str:
     return Status.AT_RISK if close else Status.MET
 
 
+def _num(value):
+    return float(value) if value is not None else None
+
+
 def _value(rollup):
     return float(rollup.value) if rollup and rollup.value is not None else None
 
@@ -136,12 +140,13 @@ def heatmap_page(request):
             row.append(_("* sent, not yet approved") if any(c and c.provisional for c in cells) else "")
         return _xlsx(f"ban-do-nhiet-{period.key}", headers, rows)
     districts = Unit.objects.current_on(period.end).filter(kind__in=["district", "town", "city"]).order_by("name")
+    areas = Area.objects.all()
     # Links are built once here, not reversed for each of the thousands of cells.
     report_base = reverse("reports:submission", args=[period.key, "0"])[:-2]
     unit_base = reverse("dashboard:unit", args=["0"])[:-2]
     context = _context(
         request, period, filters=filters, districts=districts, levels=Level.choices,
-        report_base=report_base, unit_base=unit_base, **data,
+        report_base=report_base, unit_base=unit_base, areas=areas, **data,
     )  # fmt: skip
     return render(request, "reports/dashboard/heatmap.html", context)
 
@@ -205,6 +210,21 @@ def unit_page(request, code: str):
     if not can_view_unit(request.user, unit):
         raise Http404
     data = unit_trend(unit)
+    if request.GET.get("format") == "xlsx":
+        headers = [_("Target"), _("Period"), _("Value"), _("Threshold"), _("Projection for 2025"), _("Status")]
+        rows = [
+            [
+                item["target"].code,
+                p.period.label,
+                _num(p.value),
+                _num(p.threshold),
+                _num(p.projection),
+                p.get_status_display(),
+            ]
+            for item in data["series"]
+            for p in item["points"]
+        ]
+        return _xlsx(f"ket-qua-{unit.code}", headers, rows)
     chart = [
         {
             "code": item["target"].code,

@@ -237,3 +237,11 @@ def test_aggregate_periods_show_no_reporting_cards(results, login, steering):
     response = login(steering).get("/dashboard/", {"period": "2025-H1"})
     assert response.context["completeness"] is None
     assert "Các đơn vị báo cáo theo quý" in response.content.decode()
+
+
+def test_unit_page_downloads_as_xlsx(results, login, reporter_a):
+    response = login(reporter_a).get("/dashboard/units/429/", {"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Chỉ tiêu", "Kỳ báo cáo", "Giá trị")
+    assert ("TTHC-08", "Quý I/2025", 61.7) in [r[:3] for r in rows]
