@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -64,7 +64,6 @@ class Summary:
     laggards: int = 0
     rollups: int = 0
     seconds: float = 0.0
-    queries: list[str] = field(default_factory=list)
 
 
 # --- Arithmetic on one figure -------------------------------------------------------------------
