@@ -33,7 +33,7 @@ from reports.excel import figures_import, template_workbook
 from reports.models import Figure, Period, Submission, SubmissionStatus
 from reports.periods import period_create
 from reports.quarterly import quarterly_report
-from targets.engine import judge, period_recompute
+from targets.engine import Raw, judge, period_recompute
 from targets.models import Attainment, Target
 from targets.selectors import ThresholdResolver
 from units.models import Kind, Role, RoleAssignment, Unit, User
@@ -213,11 +213,7 @@ def naive_loop(period: Period, units: list[Unit]) -> None:
                     submission__unit=unit, submission__period=period, submission__status="approved", target=target
                 ).first()
                 threshold = ThresholdResolver.load(targets=[target]).resolve(target.pk, unit.level, period.year)
-                raw = None
-                if figure is not None:
-                    from targets.engine import Raw
-
-                    raw = Raw(figure.numerator, figure.denominator, figure.value)
+                raw = Raw(figure.numerator, figure.denominator, figure.value) if figure is not None else None
                 value, met = judge(target, raw, threshold)
                 Attainment.objects.update_or_create(
                     period=period,

@@ -95,10 +95,6 @@ class Period(models.Model):
     def days_to_deadline(self, today: dt.date) -> int:
         return (self.deadline - today).days
 
-    @property
-    def is_locked(self) -> bool:
-        return self.state == PeriodState.LOCKED
-
 
 class PeriodEvent(models.Model):
     """Who opened, closed, locked a period or moved its deadline, and when."""

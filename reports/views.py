@@ -25,7 +25,7 @@ from .access import can_edit, can_review, can_view_unit
 from .evidence import evidence_add, evidence_remove
 from .excel import figures_import, template_workbook
 from .forms import EvidenceForm, FiguresForm, FiguresImportForm, ReasonForm, ReviewFilterForm, VersionForm
-from .models import Evidence, Figure, Period, Submission, SubmissionStatus
+from .models import EDITABLE_STATUSES, Evidence, Figure, Period, PeriodState, Submission, SubmissionStatus
 from .notices import units_due
 from .services import (
     Conflict,
@@ -103,15 +103,16 @@ def _figures(submission: Submission | None, unit: Unit, period: Period) -> list[
 
 
 def _page_context(request, period, unit, submission, form=None) -> dict:
-    figures = _figures(submission, unit, period)
-    editable = (
-        can_edit(request.user, unit) and (submission is None or submission.is_editable) and period.state == "open"
-    )
+    if form is None:
+        version = submission.version if submission else 0
+        form = FiguresForm(figures=_figures(submission, unit, period), initial={"version": version})
+    open_for_unit = submission is None or submission.status in EDITABLE_STATUSES
+    editable = can_edit(request.user, unit) and period.state == PeriodState.OPEN and open_for_unit
     return {
         "period": period,
         "unit": unit,
         "submission": submission,
-        "form": form or FiguresForm(figures=figures, initial={"version": submission.version if submission else 0}),
+        "form": form,
         "editable": editable,
         "reviewer": can_review(request.user),
         "evidence": submission.evidence.filter(removed_at__isnull=True) if submission else [],

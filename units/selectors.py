@@ -7,7 +7,7 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from .models import RoleAssignment, SuccessionLink, Unit, User
+from .models import RoleAssignment, SuccessionLink, Unit
 
 # One recursive query walks the succession graph in either direction; UNION stops on cycles.
 _CHAIN_SQL = """
@@ -59,7 +59,3 @@ def unit_directory(*, query: str = "", include_closed: bool = False) -> QuerySet
     if query.strip():
         units = units.search(query)
     return units.select_related("parent").order_by("path")
-
-
-def units_for_role(user: User, role: str) -> QuerySet[Unit]:
-    return Unit.objects.filter(role_assignments__user=user, role_assignments__role=role).order_by("path")

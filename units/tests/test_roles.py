@@ -1,7 +1,6 @@
 import pytest
 
 from units.models import Role
-from units.selectors import units_for_role
 
 pytestmark = pytest.mark.django_db
 
@@ -10,7 +9,7 @@ def test_reporter_of_unit_a_is_not_reporter_of_unit_b(reporter_a, district_a, di
     assert reporter_a.has_role(Role.REPORTER, district_a)
     assert not reporter_a.has_role(Role.REPORTER, district_b)
     assert not reporter_a.has_role(Role.SECRETARIAT)
-    assert list(units_for_role(reporter_a, Role.REPORTER)) == [district_a]
+    assert reporter_a.unit_ids_for(Role.REPORTER) == {district_a.pk}
 
 
 def test_steering_member_is_responsible_for_assigned_units_only(steering, district_a, district_b, commune_a1):
