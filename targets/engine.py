@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from cchc_portal.db import bulk_insert
 from reports.models import Figure, Period, PeriodKind, Submission, SubmissionStatus
 from units.models import KIND_LEVEL, Level, Role, RoleAssignment, SuccessionLink, Unit
 
@@ -53,6 +54,59 @@ class Raw:
 
     def empty(self) -> bool:
         return self.numerator is None and self.denominator is None and self.value is None
+
+
+@dataclass(slots=True)
+class Result:
+    """One unit's result on one target, as computed (written to `Attainment` as a plain row)."""
+
+    unit_id: int
+    target_id: int
+    numerator: Decimal | None
+    denominator: Decimal | None
+    value: Decimal | None
+    threshold: Decimal | None
+    met: bool | None
+    gap: Decimal | None
+    change: Decimal | None
+    projection: Decimal | None
+    status: str
+    provisional: bool
+    derived: bool
+    off_track: bool
+    series: list[tuple[int, Decimal]]
+
+
+RESULT_FIELDS = (
+    "unit_id",
+    "target_id",
+    "numerator",
+    "denominator",
+    "value",
+    "threshold",
+    "met",
+    "gap",
+    "change",
+    "projection",
+    "status",
+    "provisional",
+    "derived",
+)
+SCORE_FIELDS = ("unit_id", "level", "score", "band", "rank", "rank_of", "movement", "targets_met", "targets_total")
+ROLLUP_FIELDS = (
+    "target_id",
+    "area_id",
+    "scope",
+    "scope_key",
+    "numerator",
+    "denominator",
+    "value",
+    "threshold",
+    "met",
+    "units_total",
+    "units_reporting",
+    "units_met",
+)
 
 
 @dataclass
@@ -314,8 +368,8 @@ def period_recompute(period: Period) -> Summary:
     here = period_index(period)
     margin = Decimal(str(settings.AT_RISK_MARGIN))
 
-    attainments: list[Attainment] = []
-    by_unit: dict[int, list[Attainment]] = defaultdict(list)
+    attainments: list[Result] = []
+    by_unit: dict[int, list[Result]] = defaultdict(list)
     for unit, is_derived in [(u, False) for u in actual] + [(units[i], True) for i in derived]:
         level = unit.level
         for target in targets.values():
@@ -347,10 +401,9 @@ def period_recompute(period: Period) -> Summary:
             gap = None
             if value is not None and threshold is not None:
                 gap = value - threshold if target.direction == Direction.HIGHER else threshold - value
-            row = Attainment(
-                period=period,
-                unit=unit,
-                target=target,
+            row = Result(
+                unit_id=unit.pk,
+                target_id=target.pk,
                 numerator=item.numerator if item else None,
                 denominator=item.denominator if item else None,
                 value=_q(value),
@@ -362,9 +415,9 @@ def period_recompute(period: Period) -> Summary:
                 status=status,
                 provisional=bool(item and item.provisional),
                 derived=is_derived,
+                off_track=off_track,
+                series=series,
             )
-            row.off_track = off_track
-            row.series = series
             attainments.append(row)
             if not is_derived:
                 by_unit[unit.pk].append(row)
@@ -381,9 +434,9 @@ def period_recompute(period: Period) -> Summary:
         computation = PeriodComputation.objects.select_for_update().get(period=period)
         for model in (Attainment, Rollup, UnitScore, LaggardFlag):
             model.objects.filter(period=period).delete()
-        Attainment.objects.bulk_create(attainments, batch_size=5000)
-        Rollup.objects.bulk_create(rollups, batch_size=5000)
-        UnitScore.objects.bulk_create(scores, batch_size=5000)
+        _write(Attainment, period, RESULT_FIELDS, attainments)
+        _write(Rollup, period, ROLLUP_FIELDS, rollups)
+        _write(UnitScore, period, SCORE_FIELDS, scores)
         LaggardFlag.objects.bulk_create([flag for flag, _ in flags], batch_size=5000)
         through = LaggardFlag.responsible.through
         through.objects.bulk_create(
@@ -401,6 +454,10 @@ def period_recompute(period: Period) -> Summary:
         computation.save()
     summary.scores, summary.rollups, summary.laggards = len(scores), len(rollups), len(flags)
     return summary
+
+
+def _write(model, period: Period, fields: tuple[str, ...], items: list) -> None:
+    bulk_insert(model, ("period_id", *fields), [(period.pk, *(getattr(i, f) for f in fields)) for i in items])
 
 
 def _q(value: Decimal | None) -> Decimal | None:

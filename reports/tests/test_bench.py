@@ -20,7 +20,12 @@ def test_bench_runs_at_a_tiny_scale_and_reports_every_step(tmp_path, capsys):
     names = [step["name"] for step in result["steps"]]
     assert [any(name.startswith(step) for name in names) for step in STEPS] == [True] * len(STEPS)
     for step in result["steps"]:
-        assert step["seconds"] > 0 and step["peak_mb"] >= 0 and step["queries"] is not None
+        assert step["seconds"] > 0 and step["queries"] is not None
+        # Every step has its memory peak but the all-periods run, which one period's bounds.
+        if step["name"] == "recompute: all periods":
+            assert step["peak_mb"] is None
+        else:
+            assert step["peak_mb"] >= 0
     assert result["units"] == 40 and result["periods"] == 4 and result["figures"] > 0
     assert result["ratios"]["recompute_vs_sql_floor"] > 0 and result["ratios"]["naive_loop_vs_recompute"] > 0
     assert {"python", "cpus", "database"} <= set(result["machine"])

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from reports.models import Figure, Submission, SubmissionStatus
 from reports.periods import period_create
+from targets import engine
 from targets.engine import period_recompute, periods_mark_stale, stale_periods
 from targets.models import Attainment, Band, LaggardFlag, Measure, PeriodComputation, Rollup, Status, Target, UnitScore
 from targets.tests.factories import TargetFactory, threshold
@@ -312,10 +313,14 @@ def test_failure_half_way_leaves_the_previous_results(scored, monkeypatch):
     before = list(UnitScore.objects.values_list("unit", "score"))
     results = Attainment.objects.filter(period=scored).count()
 
-    def crash(*args, **kwargs):
-        raise RuntimeError("worker killed")
+    real = engine.bulk_insert
 
-    monkeypatch.setattr(UnitScore.objects, "bulk_create", crash)
+    def crash(model, *args, **kwargs):
+        if model is UnitScore:  # after the results and roll-ups are written
+            raise RuntimeError("worker killed")
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "bulk_insert", crash)
     with pytest.raises(RuntimeError):
         period_recompute(scored)
     assert list(UnitScore.objects.values_list("unit", "score")) == before
