@@ -153,6 +153,16 @@ def screenshot(page):
 
 
 @pytest.fixture
+def page(page):
+    """Playwright's page, failing the test if the browser blocked anything under the portal's
+    Content-Security-Policy (an inline script, a foreign source)."""
+    blocked = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and blocked.append(message.text))
+    yield page
+    assert not blocked, blocked
+
+
+@pytest.fixture
 def browser_login(page, live_server):
     """Sign in through the login page in the browser."""
 

@@ -1,5 +1,11 @@
+import logging
+
 from django.conf import settings
+from django.db import InternalError, OperationalError
+from django.shortcuts import render
 from django.utils import translation
+
+logger = logging.getLogger(__name__)
 
 
 class PortalLanguageMiddleware:
@@ -20,4 +26,39 @@ class PortalLanguageMiddleware:
         request.LANGUAGE_CODE = language
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
+        return response
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send settings.CONTENT_SECURITY_POLICY with every response (Django 5.2 has no built-in one)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = settings.CONTENT_SECURITY_POLICY
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", self.policy)
+        return response
+
+
+class DatabaseRefusedMiddleware:
+    """The database refused a write (disk full, read-only standby, connection lost): the request's
+    transaction is rolled back, so say plainly that nothing was saved instead of a bare 500.
+
+    Integrity and programming errors are bugs and still reach the 500 handler.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError | InternalError):
+            return None
+        logger.error("Database refused %s %s", request.method, request.path, exc_info=exception)
+        response = render(request, "503_database.html", status=503)
+        response["Retry-After"] = "120"
         return response
