@@ -7,6 +7,7 @@ half-way leaves the previous results in place, and running it twice gives the sa
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections import defaultdict
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -177,17 +178,21 @@ def robust_z(value: Decimal, stats: tuple[Decimal, Decimal] | None) -> float | N
 
 
 def project(points: list[tuple[int, Decimal]], at: int) -> Decimal | None:
-    """Least-squares line through (period index, value), read at index `at`."""
-    if len(points) < 2:
+    """Least-squares line through (period index, value), read at index `at`, to 4 decimals.
+
+    In floating point: a projection is an estimate, and this runs for every result of a period.
+    """
+    count = len(points)
+    if count < 2:
         return None
-    xs = [Decimal(x) for x, _ in points]
-    ys = [y for _, y in points]
-    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    xs = [x for x, _ in points]
+    ys = [float(y) for _, y in points]
+    mean_x, mean_y = sum(xs) / count, sum(ys) / count
     spread = sum((x - mean_x) ** 2 for x in xs)
     if spread == 0:
         return None
     slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
-    return mean_y + slope * (Decimal(at) - mean_x)
+    return Decimal(f"{mean_y + slope * (at - mean_x):.4f}")
 
 
 def path_prefixes(path: str) -> list[str]:
@@ -368,27 +373,40 @@ def period_recompute(period: Period) -> Summary:
     here = period_index(period)
     margin = Decimal(str(settings.AT_RISK_MARGIN))
 
+    # What depends only on (level, target): the targets a level reports, this year's threshold,
+    # the horizon year of projections and its threshold.
+    plan: dict[str, list[tuple[Target, int, Decimal | None, int, Decimal | None]]] = {}
+    for level in Level.values:
+        plan[level] = []
+        for target in targets.values():
+            if target.applies_to(level):
+                horizon = target.last_year or period.year
+                plan[level].append(
+                    (
+                        target,
+                        target.pk,
+                        resolver.resolve(target.pk, level, period.year),
+                        end_index(period, horizon),
+                        resolver.resolve(target.pk, level, horizon),
+                    )
+                )
+
     attainments: list[Result] = []
     by_unit: dict[int, list[Result]] = defaultdict(list)
     for unit, is_derived in [(u, False) for u in actual] + [(units[i], True) for i in derived]:
-        level = unit.level
-        for target in targets.values():
-            if not target.applies_to(level):
-                continue
+        unit_id = unit.pk
+        for target, target_id, threshold, horizon_index, final in plan[unit.level]:
             if is_derived:
-                item = _combine(target, [(raw.get((p, target.pk)), share) for p, share in derived[unit.pk]])
+                item = _combine(target, [(raw.get((p, target_id)), share) for p, share in derived[unit_id]])
             else:
-                item = raw.get((unit.pk, target.pk))
-            threshold = resolver.resolve(target.pk, level, period.year)
+                item = raw.get((unit_id, target_id))
             value, met = judge(target, item, threshold)
-            series = history.get((unit.pk, target.pk), [])
+            series = history.get((unit_id, target_id), [])
             last = series[-1][1] if series else None
             points = [(index[p], v) for p, v in series] + ([(here, value)] if value is not None else [])
-            horizon = target.last_year or period.year
-            projection = project(points, end_index(period, horizon)) if value is not None else None
+            projection = project(points, horizon_index) if value is not None else None
             if projection is not None and target.measure in (Measure.RATIO, Measure.PERCENT):
                 projection = min(HUNDRED, max(ZERO, projection))
-            final = resolver.resolve(target.pk, level, horizon)
             off_track = projection is not None and target.is_met(projection, final) is False
             if met is None:
                 status = Status.NO_DATA
@@ -402,8 +420,8 @@ def period_recompute(period: Period) -> Summary:
             if value is not None and threshold is not None:
                 gap = value - threshold if target.direction == Direction.HIGHER else threshold - value
             row = Result(
-                unit_id=unit.pk,
-                target_id=target.pk,
+                unit_id=unit_id,
+                target_id=target_id,
                 numerator=item.numerator if item else None,
                 denominator=item.denominator if item else None,
                 value=_q(value),
@@ -420,7 +438,7 @@ def period_recompute(period: Period) -> Summary:
             )
             attainments.append(row)
             if not is_derived:
-                by_unit[unit.pk].append(row)
+                by_unit[unit_id].append(row)
     summary.attainments = len(attainments)
     summary.changed = sum(1 for a in attainments if old_status.get((a.unit_id, a.target_id)) != a.status)
 
@@ -432,16 +450,20 @@ def period_recompute(period: Period) -> Summary:
     with transaction.atomic():
         # One swap at a time per period; a second run waits and then replaces the first's rows.
         computation = PeriodComputation.objects.select_for_update().get(period=period)
-        for model in (Attainment, Rollup, UnitScore, LaggardFlag):
-            model.objects.filter(period=period).delete()
+        _delete_results(period)
         _write(Attainment, period, RESULT_FIELDS, attainments)
         _write(Rollup, period, ROLLUP_FIELDS, rollups)
         _write(UnitScore, period, SCORE_FIELDS, scores)
-        LaggardFlag.objects.bulk_create([flag for flag, _ in flags], batch_size=5000)
-        through = LaggardFlag.responsible.through
-        through.objects.bulk_create(
-            [through(laggardflag_id=flag.pk, user_id=user_id) for flag, users in flags for user_id in sorted(users)],
-            batch_size=5000,
+        bulk_insert(
+            LaggardFlag,
+            ("period_id", "unit_id", "reasons", "severity"),
+            [(period.pk, unit_id, json.dumps(reasons), len(reasons)) for unit_id, reasons, _ in flags],
+        )
+        flag_ids = dict(LaggardFlag.objects.filter(period=period).values_list("unit_id", "pk"))
+        bulk_insert(
+            LaggardFlag.responsible.through,
+            ("laggardflag_id", "user_id"),
+            [(flag_ids[unit_id], user_id) for unit_id, _, users in flags for user_id in sorted(users)],
         )
         summary.seconds = time.monotonic() - started
         # Figures approved while this run was reading stay pending: the period remains stale.
@@ -454,6 +476,20 @@ def period_recompute(period: Period) -> Summary:
         computation.save()
     summary.scores, summary.rollups, summary.laggards = len(scores), len(rollups), len(flags)
     return summary
+
+
+def _delete_results(period: Period) -> None:
+    """The period's previous results, in one statement a table (the ORM would collect ids first)."""
+    quote = connection.ops.quote_name
+    through = LaggardFlag.responsible.through._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {quote(through.db_table)} WHERE {quote(through.get_field('laggardflag').column)} IN "  # noqa: S608
+            f"(SELECT id FROM {quote(LaggardFlag._meta.db_table)} WHERE period_id = %s)",
+            [period.pk],
+        )
+        for model in (Attainment, Rollup, UnitScore, LaggardFlag):
+            cursor.execute(f"DELETE FROM {quote(model._meta.db_table)} WHERE period_id = %s", [period.pk])  # noqa: S608
 
 
 def _write(model, period: Period, fields: tuple[str, ...], items: list) -> None:
@@ -600,7 +636,7 @@ def _mixed_threshold(target: Target, rows: list) -> Decimal | None:
     return (sum((r.threshold for r in judged), ZERO) / len(judged)).quantize(Decimal("0.01"))
 
 
-def _laggards(period, units, by_unit, targets, submissions, steering) -> list[tuple[LaggardFlag, set[int]]]:
+def _laggards(period, units, by_unit, targets, submissions, steering) -> list[tuple[int, list[dict], set[int]]]:
     """Units lagging in the period, each with its reasons and the steering members responsible."""
     peers: dict[tuple[str, int], list[Decimal]] = defaultdict(list)
     for rows in by_unit.values():
@@ -648,7 +684,7 @@ def _laggards(period, units, by_unit, targets, submissions, steering) -> list[tu
         if not reasons:
             continue
         responsible = set().union(*(steering.get(prefix, set()) for prefix in path_prefixes(unit.path)))
-        flags.append((LaggardFlag(period=period, unit_id=unit_id, reasons=reasons, severity=len(reasons)), responsible))
+        flags.append((unit_id, reasons, responsible))
     return flags
 
 
