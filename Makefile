@@ -71,6 +71,8 @@ vendor:
 	cp $(VENDOR_TMP)/echarts-*/package/dist/echarts.min.js static/vendor/echarts/
 	cp $(VENDOR_TMP)/echarts-*/package/i18n/langVI.js static/vendor/echarts/
 	cp $(VENDOR_TMP)/echarts-*/package/LICENSE static/vendor/echarts/LICENSE
+	# The source maps are not shipped: drop the references, or collectstatic's manifest fails.
+	sed -i '/^\/[\/*]# sourceMappingURL=/d' static/vendor/*/*.min.*
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
