@@ -10,7 +10,7 @@ PORT ?= 8000
 VENDOR_TMP := $(shell mktemp -d -u)
 VENDOR_PACKAGES := bootstrap@5.3.9 htmx.org@2.0.11 echarts@5.6.0
 
-.PHONY: run test check venv install migrate seed serve worker beat vendor messages bench clean
+.PHONY: run test check venv install migrate seed serve worker beat vendor messages bench load clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "Python 3.11 is required"; exit 1; }
@@ -47,6 +47,11 @@ SCALE ?= province
 bench: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bench --scale $(SCALE)
+
+# The reporting deadline under load (gunicorn + PostgreSQL on loopback), on a database of its own:
+#   make load DATABASE_URL=postgres://postgres@127.0.0.1:5432/cchc_load
+load: install
+	$(PY) bench/load.py $(if $(DATABASE_URL),--database-url $(DATABASE_URL))
 
 worker: install
 	$(VENV)/bin/celery -A cchc_portal worker --loglevel=INFO

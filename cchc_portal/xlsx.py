@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_PREFIXES = ("=", "+", "-", "@")
+# What a worksheet cannot hold: the control characters openpyxl refuses, and the two non-characters XML forbids.
+UNWRITABLE = re.compile(ILLEGAL_CHARACTERS_RE.pattern + "|[\ufffe\uffff]")
 
 
 class WorkbookRejected(Exception):
@@ -58,7 +62,7 @@ def open_workbook(upload) -> Workbook:
             entries = archive.infolist()
             names = {info.filename for info in entries}
             content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:  # a damaged compressed part: zlib.error
         raise WorkbookRejected(_("The file is damaged and cannot be opened.")) from exc
     if "xl/workbook.xml" not in names or not content_types:
         raise WorkbookRejected(_("The file is not an Excel workbook (.xlsx)."))
@@ -75,12 +79,31 @@ def open_workbook(upload) -> Workbook:
         raise WorkbookRejected(_("The file is damaged and cannot be opened.")) from exc
 
 
+def iter_rows(sheet: Worksheet):
+    """The sheet's rows. A read-only sheet is parsed only as it is read, so a damaged sheet fails here."""
+    rows = sheet.iter_rows()
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # as in open_workbook: openpyxl raises many kinds on malformed XML
+            raise WorkbookRejected(_("The file is damaged and cannot be opened.")) from exc
+        yield row
+
+
 def is_formula(cell) -> bool:
-    return getattr(cell, "data_type", None) == "f" or (isinstance(cell.value, str) and cell.value.startswith("="))
+    # A text cell that merely starts with "=" (as set_cell writes a note typed on the web) is text.
+    return getattr(cell, "data_type", None) == "f"
 
 
 def set_cell(sheet: Worksheet, row: int, column: int, value) -> Cell:
-    """Write a value; text is always stored as text, so "=HYPERLINK(...)" can never become a formula."""
+    """Write a value; text is always stored as text, so "=HYPERLINK(...)" can never become a formula.
+
+    Control characters that a worksheet cannot hold (typed into a web form) are left out.
+    """
+    if isinstance(value, str):
+        value = UNWRITABLE.sub("", value)
     cell = sheet.cell(row=row, column=column, value=value)
     if isinstance(value, str):
         cell.data_type = "s"

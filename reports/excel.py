@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.styles import PatternFill
 
 from cchc_portal.text import fold, nfc
-from cchc_portal.xlsx import CellError, is_formula, open_workbook, workbook_bytes, write_table
+from cchc_portal.xlsx import CellError, is_formula, iter_rows, open_workbook, workbook_bytes, write_table
 from targets.models import Measure
 from targets.selectors import ThresholdResolver
 from units.models import Unit, User
@@ -152,7 +152,7 @@ def _whole(value) -> int | None:
             raise ValueError
         return int(text)
     number = Decimal(str(value))
-    if number != number.to_integral_value() or number < 0:
+    if not number.is_finite() or number != number.to_integral_value() or number < 0:  # 1E999 is read as inf
         raise ValueError
     return int(number)
 
@@ -182,7 +182,7 @@ def figures_import(*, upload, period: Period, by: User) -> ImportResult:
     errors = result.errors
     workbook = open_workbook(upload)
     try:
-        rows = _read_rows(workbook, errors)
+        sheet, rows = _read_rows(workbook, errors)
     finally:
         workbook.close()
     if rows is None:
@@ -203,7 +203,7 @@ def figures_import(*, upload, period: Period, by: User) -> ImportResult:
         if row.get("period") != period.key:
             errors.append(
                 CellError(
-                    str(SHEET),
+                    sheet,
                     number,
                     labels["period"],
                     _("This workbook is for another period (%s).") % row.get("period"),
@@ -212,29 +212,27 @@ def figures_import(*, upload, period: Period, by: User) -> ImportResult:
             continue
         unit = units.get(row.get("unit"))
         if unit is None:
-            errors.append(CellError(str(SHEET), number, labels["unit"], _("Unknown unit code.")))
+            errors.append(CellError(sheet, number, labels["unit"], _("Unknown unit code.")))
             continue
         if not (reviewer or can_edit(by, unit)):
-            errors.append(CellError(str(SHEET), number, labels["unit"], _("You do not report for %s.") % unit.name))
+            errors.append(CellError(sheet, number, labels["unit"], _("You do not report for %s.") % unit.name))
             continue
         if unit.level not in applicable:  # the same targets for every unit of a level
             applicable[unit.level] = {t.code: t.measure for t in applicable_targets(unit, period)}
         measure = applicable[unit.level].get(row.get("target"))
         if measure is None:
             errors.append(
-                CellError(
-                    str(SHEET), number, labels["target"], _("This target does not apply to the unit in this period.")
-                )
+                CellError(sheet, number, labels["target"], _("This target does not apply to the unit in this period."))
             )
             continue
         data = _merged(row, stored.get((unit.pk, row["target"])))
         for key, messages in validate_figure(measure, data).items():
             for message in messages:
-                errors.append(CellError(str(SHEET), number, labels.get(key), message))
+                errors.append(CellError(sheet, number, labels.get(key), message))
         seen = wanted.setdefault(unit, {})
         if row["target"] in seen:
             message = _("Duplicate row for this unit and target; first on row %d.") % seen[row["target"]][0]
-            errors.append(CellError(str(SHEET), number, labels["target"], message))
+            errors.append(CellError(sheet, number, labels["target"], message))
         seen[row["target"]] = (number, data)
     if errors:
         return result
@@ -248,7 +246,7 @@ def figures_import(*, upload, period: Period, by: User) -> ImportResult:
                         "unit": unit.name,
                         "status": submission.get_status_display(),
                     }
-                    errors.append(CellError(str(SHEET), first, labels["unit"], message))
+                    errors.append(CellError(sheet, first, labels["unit"], message))
                     continue
                 try:
                     submission_save_figures(
@@ -261,14 +259,14 @@ def figures_import(*, upload, period: Period, by: User) -> ImportResult:
                     for code, fields in exc.errors.items():
                         for key, messages in fields.items():
                             for message in messages:
-                                errors.append(CellError(str(SHEET), figures[code][0], labels.get(key), message))
+                                errors.append(CellError(sheet, figures[code][0], labels.get(key), message))
                     continue
                 result.units += 1
                 result.figures += len(figures)
             if errors:
                 raise _Rollback
     except ReportError as exc:
-        errors.append(CellError(str(SHEET), None, None, str(exc)))
+        errors.append(CellError(sheet, None, None, str(exc)))
         result.units = result.figures = 0
     except _Rollback:
         result.units = result.figures = 0
@@ -289,14 +287,15 @@ def _merged(row: dict, figure: Figure | None) -> FigureInput:
     return FigureInput(pick("numerator"), pick("denominator"), pick("value"), pick("note") or "")
 
 
-def _read_rows(workbook, errors: list[CellError]) -> list[tuple[int, dict]] | None:
+def _read_rows(workbook, errors: list[CellError]) -> tuple[str, list[tuple[int, dict]] | None]:
+    """The title of the sheet read, and its rows (None if it cannot be read at all)."""
     names = {fold(str(SHEET))}
     found = [ws for ws in workbook.worksheets if fold(ws.title) in names] or workbook.worksheets[:1]
     if not found:
         errors.append(CellError(str(SHEET), None, None, _("The sheet is missing.")))
-        return None
+        return str(SHEET), None
     ws = found[0]
-    iterator = ws.iter_rows()
+    iterator = iter_rows(ws)
     raw = [str(c.value).strip() if c.value is not None else "" for c in next(iterator, ())]
     while raw and not raw[-1]:
         raw.pop()
@@ -312,13 +311,13 @@ def _read_rows(workbook, errors: list[CellError]) -> list[tuple[int, dict]] | No
         if not missing and not extra:
             order = ", ".join(str(label) for _k, label, _w in COLUMNS)
             errors.append(CellError(ws.title, 1, None, _("Columns must be in this order: %s.") % order))
-        return None
+        return ws.title, None
     rows = []
     parsers = {"numerator": _whole, "denominator": _whole, "value": _number}
     for number, cells in enumerate(iterator, start=2):
         if number > MAX_ROWS + 1:
             errors.append(CellError(ws.title, number, None, _("Too many rows (at most %d).") % MAX_ROWS))
-            return None
+            return ws.title, None
         cells = list(cells)
         if all(c.value in (None, "") for c in cells):
             continue
@@ -340,4 +339,4 @@ def _read_rows(workbook, errors: list[CellError]) -> list[tuple[int, dict]] | No
                 message = _("Enter a whole number, 0 or more.") if key != "value" else _("Enter a number.")
                 errors.append(CellError(ws.title, number, str(label), message))
         rows.append((number, row))
-    return rows
+    return ws.title, rows

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -145,13 +146,14 @@ def submission_save(request, period_key: str, unit_code: str):
     saved = False
     if form.is_valid():
         try:
-            submission = existing or submission_for(unit=unit, period=period, by=request.user)
-            submission = submission_save_figures(
-                submission=submission,
-                figures=form.figure_inputs(),
-                by=request.user,
-                expected_version=form.cleaned_data["version"] or 1,
-            )
+            with transaction.atomic():  # a first save that is refused leaves no empty draft behind
+                submission = existing or submission_for(unit=unit, period=period, by=request.user)
+                submission = submission_save_figures(
+                    submission=submission,
+                    figures=form.figure_inputs(),
+                    by=request.user,
+                    expected_version=form.cleaned_data["version"] or 1,
+                )
             # The figures are saved: whatever happens next, the form must carry the new version.
             form.data["version"] = submission.version
             if "submit" in request.POST:
@@ -166,8 +168,8 @@ def submission_save(request, period_key: str, unit_code: str):
                         form.add_error(name if name in form.fields else None, problem)
         except Conflict:
             # Keep what the person typed; saving again knowingly replaces the newer figures.
-            current = Submission.objects.get(unit=unit, period=period)
-            form.data["version"] = current.version
+            current = Submission.objects.filter(unit=unit, period=period).first()
+            form.data["version"] = current.version if current else 0
             form.add_error(
                 None,
                 _(

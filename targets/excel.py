@@ -17,7 +17,7 @@ from openpyxl import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from cchc_portal.text import fold, nfc
-from cchc_portal.xlsx import CellError, is_formula, open_workbook, workbook_bytes, write_table
+from cchc_portal.xlsx import CellError, is_formula, iter_rows, open_workbook, workbook_bytes, write_table
 from units.models import Level, User
 
 from .models import Aggregation, Area, Direction, Measure, Target, Threshold
@@ -270,7 +270,7 @@ def _read_sheet(workbook, sheet: Sheet, errors: list[CellError]) -> list[tuple[i
         errors.append(CellError(str(sheet.title), None, None, _("The sheet is missing.")))
         return None
     ws = found[0]
-    rows = ws.iter_rows()
+    rows = iter_rows(ws)
     header = [c for c in next(rows, ()) if c.value not in (None, "")]
     expected = [str(c.label) for c in sheet.columns]
     names = [fold(str(c.value)) for c in header]
