@@ -26,7 +26,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from openpyxl import load_workbook
 
-from conftest import COMPLETE
+from conftest import COMPLETE, PASSWORD
 from reports.evidence import evidence_add
 from reports.excel import template_workbook
 from reports.models import Evidence, ExportStatus, Period, ReportExport, Submission
@@ -62,6 +62,9 @@ ACCESS = [
     (GET,  "/accounts/login/",                               OK,    DONE,   DONE,   DONE,   DONE,   DONE),
     (GET,  "/accounts/logout/",                              VERB,  VERB,   VERB,   VERB,   VERB,   VERB),
     (POST, "/accounts/logout/",                              DONE,  DONE,   DONE,   DONE,   DONE,   DONE),
+    (GET,  "/accounts/password/",                            LOGIN, OK,     OK,     OK,     OK,     OK),
+    (POST, "/accounts/password/",                            LOGIN, DONE,   DONE,   DONE,   DONE,   DONE),
+    (GET,  "/accounts/password/done/",                       LOGIN, OK,     OK,     OK,     OK,     OK),
     (POST, "/i18n/setlang/",                                 DONE,  DONE,   DONE,   DONE,   DONE,   DONE),
     # Units directory: every signed-in official reads every unit
     (GET,  "/units/",                                        LOGIN, OK,     OK,     OK,     OK,     OK),
@@ -256,8 +259,16 @@ class Scenario:
 
 REASON = {"reason": "Mẫu số chưa khớp với sổ một cửa"}
 
+
+def passwords(world: World):
+    return sorted(User.objects.values_list("username", "password"))
+
+
+NEW_PASSWORD = {"old_password": PASSWORD, "new_password1": "Cchc#Nghe-An-2025", "new_password2": "Cchc#Nghe-An-2025"}
+
 SCENARIOS = {
     "/accounts/logout/": Scenario(),
+    "/accounts/password/": Scenario(data=lambda world: NEW_PASSWORD, changes=passwords),
     "/i18n/setlang/": Scenario(data=lambda world: {"language": "en"}),
     "/targets/import/": Scenario(data=edited_catalogue, changes=catalogue_state),
     f"{Q}/import/": Scenario(data=filled_template_of_a, changes=both_reports),

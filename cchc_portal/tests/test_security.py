@@ -114,3 +114,30 @@ def test_every_page_sends_the_content_security_policy(client):
     assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_person_changes_their_password_under_the_rules(client, reporter_a, login):
+    client = login(reporter_a)
+    page = client.get("/accounts/password/").content.decode()
+    assert "Đổi mật khẩu" in page and "Ít nhất 10 ký tự" in page
+    weak = client.post(
+        "/accounts/password/", {"old_password": PASSWORD, "new_password1": "12345", "new_password2": "12345"}
+    )
+    body = weak.content.decode()
+    assert weak.status_code == 200 and "quá ngắn" in body and "is-invalid" in body
+    wrong_old = client.post(
+        "/accounts/password/",
+        {"old_password": "doan-mo", "new_password1": "Cchc#Nghe-An-2025", "new_password2": "Cchc#Nghe-An-2025"},
+    )
+    assert wrong_old.status_code == 200
+    reporter_a.refresh_from_db()
+    assert reporter_a.check_password(PASSWORD)  # both refused: unchanged
+    done = client.post(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": "Cchc#Nghe-An-2025", "new_password2": "Cchc#Nghe-An-2025"},
+        follow=True,
+    )
+    assert "Đã đổi mật khẩu" in done.content.decode()
+    reporter_a.refresh_from_db()
+    assert reporter_a.check_password("Cchc#Nghe-An-2025")
+    assert client.get("/dashboard/units/429/").status_code == 200  # still signed in on this browser
