@@ -449,7 +449,7 @@ def server_log_summary(path: Path) -> dict:
             counts[marker] += 1
         if hits and len(samples) < 20:
             samples.append(line[:300])
-    return {"path": str(path), "lines": len(text.splitlines()), "markers": dict(counts), "samples": samples}
+    return {"lines": len(text.splitlines()), "markers": dict(counts), "samples": samples}
 
 
 # --- The client ------------------------------------------------------------------------------------------
@@ -1027,7 +1027,7 @@ def main(argv=None) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
         print(f"-> {path}")
         return 0
-    print(f"-> {path}; server log kept in {log['path']}")
+    print(f"-> {path}; server log kept in {server.log_path}")
     return 1
 
 
