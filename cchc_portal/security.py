@@ -1,4 +1,4 @@
-"""Who is knocking: the client address used to throttle logins."""
+"""Sign-in security: the client address used to throttle logins, and the password length rule."""
 
 from django.conf import settings
 from django.contrib.auth import password_validation

@@ -6,7 +6,7 @@ from cchc_portal.forms import NFCForm
 from units.models import Kind
 
 from .models import Figure, SubmissionStatus
-from .services import CONTROL_MESSAGE, MAX_COUNT, FigureInput, validate_figure
+from .services import MAX_COUNT, FigureInput, validate_figure
 
 
 class FiguresForm(NFCForm):
@@ -29,9 +29,8 @@ class FiguresForm(NFCForm):
                     required=False, min_value=0, max_digits=14, decimal_places=2, localize=True, initial=figure.value
                 )
             self.fields[f"{code}__note"] = note = forms.CharField(required=False, max_length=2000, initial=figure.note)
-            # Django's own message for this one has no Vietnamese translation.
+            # NUL is refused with the other control characters by validate_figure, in Vietnamese.
             note.validators = [v for v in note.validators if not isinstance(v, ProhibitNullCharactersValidator)]
-            note.validators.append(ProhibitNullCharactersValidator(message=CONTROL_MESSAGE))
 
     def rows(self):
         """(figure, {field name: bound field}) for the template."""

@@ -7,7 +7,6 @@ reviewers acting at once exactly one wins and the other is told.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cchc_portal.text import nfc
+from cchc_portal.xlsx import UNWRITABLE
 from targets.models import Measure, Target
 from targets.tasks import results_outdated
 from units.models import Unit, User
@@ -61,10 +61,6 @@ class FigureInput:
 
 MAX_COUNT = 10**15  # far above any count a province reports, well inside the database's bigint
 MAX_VALUE = Decimal("999999999999.99")  # the value column: 14 digits, 2 of them decimals
-# Characters no worksheet can hold (so an exported note could not come back intact), NUL among them.
-CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
 CONTROL_MESSAGE = gettext_lazy("The note contains an invisible control character; type it again without it.")
 
 
@@ -82,7 +78,7 @@ def validate_figure(measure: str, data: FigureInput) -> dict[str, list[str]]:
         errors.setdefault("value", []).append(_("The number is too large."))
     elif data.value is not None and data.value != data.value.quantize(Decimal("0.01")):
         errors.setdefault("value", []).append(_("Enter at most 2 decimal places."))
-    if CONTROL_CHARACTERS.search(data.note or ""):
+    if UNWRITABLE.search(data.note or ""):  # NUL among them; an exported note could not come back intact
         errors.setdefault("note", []).append(CONTROL_MESSAGE)
     both = not errors and None not in (data.numerator, data.denominator)
     if measure == Measure.RATIO and both and data.numerator > data.denominator:
