@@ -39,6 +39,7 @@ check: install
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 # The benchmark needs a database of its own, e.g.
 #   createdb -h 127.0.0.1 -U postgres cchc_bench

@@ -186,10 +186,10 @@ def prepare(args) -> Plan:
     from django.core.management import call_command
     from django.utils import timezone
 
+    from attainment.engine import period_recompute
     from bench.run import PREFIX, _approved_quarter, _units
     from reports.models import Period, PeriodState, Submission
     from reports.periods import period_create, period_set_state
-    from targets.engine import period_recompute
     from targets.models import Target
     from units.models import Kind, Role, RoleAssignment, Unit, User
 

@@ -28,12 +28,13 @@ from django.db import connection, transaction
 from django.test import Client
 from openpyxl import load_workbook
 
+from attainment.engine import Raw, judge, period_recompute
+from attainment.models import Attainment
+from dashboard.quarterly import quarterly_report
 from reports.excel import figures_import, template_workbook
 from reports.models import Figure, Period, Submission, SubmissionStatus
 from reports.periods import period_create
-from reports.quarterly import quarterly_report
-from targets.engine import Raw, judge, period_recompute
-from targets.models import Attainment, Target
+from targets.models import Target
 from targets.selectors import ThresholdResolver
 from units.models import Kind, Role, RoleAssignment, Unit, User
 from units.services import units_rebuild_derived

@@ -1,5 +1,7 @@
 from django import forms
+from django.core.exceptions import ValidationError
 
+from .numbers import NotANumber, parse_decimal, parse_whole
 from .text import nfc
 
 
@@ -30,3 +32,23 @@ class NFCModelForm(NFCFormMixin, forms.ModelForm):
 
 class NFCForm(NFCFormMixin, forms.Form):
     pass
+
+
+class CountField(forms.IntegerField):
+    """A count typed the Vietnamese way (1.234), read by the same rule as a workbook cell."""
+
+    def to_python(self, value):
+        try:
+            return parse_whole(value)
+        except NotANumber as exc:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
+
+
+class NumberField(forms.DecimalField):
+    """A value typed the Vietnamese way (92,5 or 1.234,5), read by the same rule as a workbook cell."""
+
+    def to_python(self, value):
+        try:
+            return parse_decimal(value)
+        except NotANumber as exc:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from exc

@@ -44,9 +44,13 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "axes",
+    # The portal's own apps, lowest first: each imports only those above it in this list.
+    "cchc_portal",
     "units",
     "targets",
     "reports",
+    "attainment",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -119,8 +123,8 @@ CELERY_TIMEZONE = "Asia/Ho_Chi_Minh"
 CELERY_BEAT_SCHEDULE = {
     "open-due-periods": {"task": "reports.tasks.open_due_periods", "schedule": crontab(minute=5, hour=0)},
     "send-reminders": {"task": "reports.tasks.send_reminders", "schedule": crontab(minute=0, hour=7)},
-    "recompute-stale": {"task": "targets.tasks.recompute_stale", "schedule": 300.0},
-    "recompute-all": {"task": "targets.tasks.recompute_all", "schedule": crontab(minute=30, hour=1)},
+    "recompute-stale": {"task": "attainment.tasks.recompute_stale", "schedule": 300.0},
+    "recompute-all": {"task": "attainment.tasks.recompute_all", "schedule": crontab(minute=30, hour=1)},
 }
 # Fail fast when the broker is down: the approval commits and the sweep recomputes later.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}

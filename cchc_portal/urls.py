@@ -18,6 +18,6 @@ urlpatterns = [
     path("units/", include("units.urls")),
     path("targets/", include("targets.urls")),
     path("reports/", include("reports.urls")),
-    path("dashboard/", include("reports.dashboard_urls")),
+    path("dashboard/", include("dashboard.urls")),
     path("admin/", admin.site.urls),
 ]

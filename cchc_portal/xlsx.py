@@ -6,7 +6,7 @@ import io
 import re
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
@@ -41,6 +41,22 @@ class CellError:
         if self.column:
             place.append(_("column “%s”") % self.column)
         return f"{', '.join(place)}: {self.message}"
+
+
+@dataclass
+class ImportResult:
+    """What an all-or-nothing import did: its errors (then nothing was saved), or how many of each
+    thing it saved ({"units": 3, "figures": 42})."""
+
+    errors: list[CellError] = field(default_factory=list)
+    saved: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def count(self, what: str, number: int = 1) -> None:
+        self.saved[what] = self.saved.get(what, 0) + number
 
 
 def open_workbook(upload) -> Workbook:

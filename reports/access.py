@@ -1,21 +1,73 @@
-"""Who may see and touch which submission."""
+"""Access to reports: one helper per object, returning the object and what the user may do."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from units.access import unit_for_user
 from units.models import Role, Unit, User
 
-
-def can_view_unit(user: User, unit: Unit) -> bool:
-    """Secretariat and steering members read every unit; reporters and heads their own units."""
-    if user.has_role(Role.SECRETARIAT) or user.has_role(Role.STEERING):
-        return True
-    return user.has_role(Role.REPORTER, unit) or user.has_role(Role.UNIT_HEAD, unit)
+from .models import Evidence, Period, Submission, report_editable
+from .selectors import units_due
 
 
-def can_edit(user: User, unit: Unit) -> bool:
+def fills_for(user: User, unit: Unit) -> bool:
     """Only the unit's own reporters fill and send its figures."""
     return user.has_role(Role.REPORTER, unit)
 
 
-def can_review(user: User) -> bool:
+def reviews(user: User) -> bool:
+    """The secretariat reviews (approves, returns, reopens) every unit's reports."""
     return user.has_role(Role.SECRETARIAT)
+
+
+@dataclass(frozen=True)
+class ReportAccess:
+    """A unit's report for a period as one person may use it."""
+
+    period: Period
+    unit: Unit
+    submission: Submission | None
+    fills: bool  # the person reports for the unit
+    may_review: bool
+
+    @property
+    def may_edit(self) -> bool:
+        """The person may change the figures and evidence now."""
+        return self.fills and report_editable(self.period, self.submission)
+
+
+def report_for_user(user: User, period_key: str, unit_code: str) -> ReportAccess:
+    """The report of `unit_code` for `period_key`, or 404 unless the person may see the unit."""
+    period = get_object_or_404(Period, key=period_key)
+    unit = unit_for_user(user, unit_code)
+    submission = Submission.objects.filter(unit=unit, period=period).select_related("period").first()
+    return ReportAccess(period, unit, submission, fills_for(user, unit), reviews(user))
+
+
+def evidence_for_user(user: User, period_key: str, unit_code: str, pk: int) -> tuple[Evidence, ReportAccess]:
+    """An evidence document still attached to a report the person may see, or 404."""
+    access = report_for_user(user, period_key, unit_code)
+    if access.submission is None:
+        raise Http404
+    evidence = get_object_or_404(Evidence, pk=pk, submission=access.submission, removed_at__isnull=True)
+    return evidence, access
+
+
+def template_units_for_user(user: User, period: Period, unit_code: str) -> list[Unit]:
+    """The units a template for `unit_code` holds: for the secretariat the unit and every unit
+    below it that reports; for a reporter of the unit, the unit alone; for anyone else 404."""
+    unit = get_object_or_404(Unit, code=unit_code)
+    if reviews(user):
+        return list(units_due(period).subtree(unit))
+    if fills_for(user, unit):
+        return [unit]
+    raise Http404
+
+
+def imports_for(user: User) -> bool:
+    """Reporters import their own units' rows; the secretariat any unit's."""
+    return bool(user.unit_ids_for(Role.REPORTER)) or reviews(user)

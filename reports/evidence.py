@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 
 from units.models import User
 
-from .models import EDITABLE_STATUSES, EventAction, Evidence, Submission
-from .services import ReportError, _check_period, _event
+from .models import EventAction, Evidence, Submission
+from .services import ReportError, check_editable, record_event
 
 # Extension -> (content type, the bytes such a file starts with).
 ALLOWED = {
@@ -44,9 +44,7 @@ def safe_display_name(name: str) -> str:
 @transaction.atomic
 def evidence_add(*, submission: Submission, upload, by: User) -> Evidence:
     """Attach a document after checking its size, its extension and that its content matches."""
-    _check_period(submission.period, reporter=True)
-    if submission.status not in EDITABLE_STATUSES:
-        raise ReportError(_("Only a draft or a returned submission can be changed."))
+    check_editable(submission)
     name = safe_display_name(upload.name or "")
     suffix = PurePosixPath(name.lower()).suffix
     if upload.size > settings.EVIDENCE_MAX_BYTES:
@@ -63,16 +61,14 @@ def evidence_add(*, submission: Submission, upload, by: User) -> Evidence:
     )
     evidence.file.save(name, upload, save=False)
     evidence.save()
-    _event(submission, EventAction.EVIDENCE_ADDED, by, changes={"file": [None, name]})
+    record_event(submission, EventAction.EVIDENCE_ADDED, by, changes={"file": [None, name]})
     return evidence
 
 
 @transaction.atomic
 def evidence_remove(*, evidence: Evidence, by: User) -> None:
     submission = evidence.submission
-    _check_period(submission.period, reporter=True)
-    if submission.status not in EDITABLE_STATUSES:
-        raise ReportError(_("Only a draft or a returned submission can be changed."))
+    check_editable(submission)
     evidence.removed_at, evidence.removed_by = timezone.now(), by
     evidence.save(update_fields=["removed_at", "removed_by"])
-    _event(submission, EventAction.EVIDENCE_REMOVED, by, changes={"file": [evidence.original_name, None]})
+    record_event(submission, EventAction.EVIDENCE_REMOVED, by, changes={"file": [evidence.original_name, None]})

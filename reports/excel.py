@@ -6,10 +6,7 @@ communes share one layout. The import saves every unit's figures or none.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -17,19 +14,20 @@ from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.styles import PatternFill
 
+from cchc_portal.numbers import NotANumber, parse_decimal, parse_whole
 from cchc_portal.text import fold, nfc
-from cchc_portal.xlsx import CellError, is_formula, iter_rows, open_workbook, workbook_bytes, write_table
+from cchc_portal.xlsx import CellError, ImportResult, is_formula, iter_rows, open_workbook, workbook_bytes, write_table
 from targets.models import Measure
 from targets.selectors import ThresholdResolver
 from units.models import Unit, User
 
-from .access import can_edit, can_review
-from .models import EDITABLE_STATUSES, EventAction, Figure, Period, PeriodKind
+from .access import fills_for, reviews
+from .models import EventAction, Figure, Period
+from .selectors import applicable_targets, previous_period
 from .services import (
     FigureErrors,
     FigureInput,
     ReportError,
-    applicable_targets,
     submission_for,
     submission_save_figures,
     validate_figure,
@@ -63,13 +61,6 @@ def _how(target) -> str:
     if target.measure == Measure.BOOLEAN:
         return _("Value: 1 if done, 0 if not.")
     return _("Value: a whole number.")
-
-
-def previous_period(period: Period) -> Period | None:
-    if period.kind != PeriodKind.QUARTER:
-        return Period.objects.filter(kind=period.kind, year=period.year - 1).first()
-    year, quarter = (period.year, period.quarter - 1) if period.quarter > 1 else (period.year - 1, 4)
-    return Period.objects.filter(kind=PeriodKind.QUARTER, year=year, quarter=quarter).first()
 
 
 def _figure_text(figure: Figure) -> str:
@@ -124,54 +115,6 @@ def template_workbook(*, period: Period, units: Iterable[Unit]) -> bytes:
     return workbook_bytes(workbook)
 
 
-@dataclass
-class ImportResult:
-    errors: list[CellError] = field(default_factory=list)
-    units: int = 0
-    figures: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-GROUPED = re.compile(r"^\d{1,3}(\.\d{3})+$")  # 1.234.567, as Vietnamese offices write thousands
-
-
-def _whole(value) -> int | None:
-    """A count: a whole number cell, or text such as 1234 or 1.234 (never 2.5 read as 25)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        raise ValueError
-    if isinstance(value, str):
-        text = value.strip()
-        if GROUPED.match(text):
-            text = text.replace(".", "")
-        if not text.isdigit():
-            raise ValueError
-        return int(text)
-    number = Decimal(str(value))
-    if not number.is_finite() or number != number.to_integral_value() or number < 0:  # 1E999 is read as inf
-        raise ValueError
-    return int(number)
-
-
-def _number(value) -> Decimal | None:
-    """A value: a number cell, or text such as 92,5 or 1.234,5 (Vietnamese) or 92.5."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        raise ValueError
-    text = str(value).strip()
-    if isinstance(value, str) and ("," in text or GROUPED.match(text)):
-        text = text.replace(".", "").replace(",", ".")
-    number = Decimal(text)
-    if not number.is_finite():
-        raise ValueError
-    return number
-
-
 def figures_import(*, upload, period: Period, by: User) -> ImportResult:
     """Read a filled template and save the figures of every unit in it, or of none.
 
@@ -189,7 +132,7 @@ def figures_import(*, upload, period: Period, by: User) -> ImportResult:
         return result
     labels = {key: str(label) for key, label, _w in COLUMNS}
     units = Unit.objects.in_bulk({r["unit"] for _n, r in rows if r.get("unit")}, field_name="code")
-    reviewer = can_review(by)
+    reviewer = reviews(by)
     # A blank cell keeps the figure already saved: an older workbook never erases newer figures.
     stored = {
         (f.submission.unit_id, f.target.code): f
@@ -214,7 +157,7 @@ def figures_import(*, upload, period: Period, by: User) -> ImportResult:
         if unit is None:
             errors.append(CellError(sheet, number, labels["unit"], _("Unknown unit code.")))
             continue
-        if not (reviewer or can_edit(by, unit)):
+        if not (reviewer or fills_for(by, unit)):
             errors.append(CellError(sheet, number, labels["unit"], _("You do not report for %s.") % unit.name))
             continue
         if unit.level not in applicable:  # the same targets for every unit of a level
@@ -240,7 +183,7 @@ def figures_import(*, upload, period: Period, by: User) -> ImportResult:
         with transaction.atomic():
             for unit, figures in wanted.items():
                 submission = submission_for(unit=unit, period=period, by=by)
-                if submission.status not in EDITABLE_STATUSES:
+                if not submission.is_editable:
                     first = min(n for n, _d in figures.values())
                     message = _("The report of %(unit)s is “%(status)s” and cannot be changed.") % {
                         "unit": unit.name,
@@ -261,15 +204,15 @@ def figures_import(*, upload, period: Period, by: User) -> ImportResult:
                             for message in messages:
                                 errors.append(CellError(sheet, figures[code][0], labels.get(key), message))
                     continue
-                result.units += 1
-                result.figures += len(figures)
+                result.count("units")
+                result.count("figures", len(figures))
             if errors:
                 raise _Rollback
     except ReportError as exc:
         errors.append(CellError(sheet, None, None, str(exc)))
-        result.units = result.figures = 0
+        result.saved.clear()
     except _Rollback:
-        result.units = result.figures = 0
+        result.saved.clear()
     return result
 
 
@@ -313,7 +256,7 @@ def _read_rows(workbook, errors: list[CellError]) -> tuple[str, list[tuple[int, 
             errors.append(CellError(ws.title, 1, None, _("Columns must be in this order: %s.") % order))
         return ws.title, None
     rows = []
-    parsers = {"numerator": _whole, "denominator": _whole, "value": _number}
+    parsers = {"numerator": parse_whole, "denominator": parse_whole, "value": parse_decimal}
     for number, cells in enumerate(iterator, start=2):
         if number > MAX_ROWS + 1:
             errors.append(CellError(ws.title, number, None, _("Too many rows (at most %d).") % MAX_ROWS))
@@ -335,7 +278,7 @@ def _read_rows(workbook, errors: list[CellError]) -> tuple[str, list[tuple[int, 
                     row[key] = parsers[key](cell.value)
                 else:
                     row[key] = nfc(str(cell.value).strip()) if cell.value is not None else ""
-            except (ValueError, InvalidOperation):
+            except NotANumber:
                 message = _("Enter a whole number, 0 or more.") if key != "value" else _("Enter a number.")
                 errors.append(CellError(ws.title, number, str(label), message))
         rows.append((number, row))

@@ -2,7 +2,7 @@ from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.translation import gettext_lazy as _
 
-from cchc_portal.forms import NFCForm
+from cchc_portal.forms import CountField, NFCForm, NumberField
 from units.models import Kind
 
 from .models import Figure, SubmissionStatus
@@ -21,11 +21,11 @@ class FiguresForm(NFCForm):
             code = figure.target.code
             if figure.uses_counts:
                 for name in ("numerator", "denominator"):
-                    self.fields[f"{code}__{name}"] = forms.IntegerField(
+                    self.fields[f"{code}__{name}"] = CountField(
                         required=False, min_value=0, max_value=MAX_COUNT, localize=True, initial=getattr(figure, name)
                     )
             else:
-                self.fields[f"{code}__value"] = forms.DecimalField(
+                self.fields[f"{code}__value"] = NumberField(
                     required=False, min_value=0, max_digits=14, decimal_places=2, localize=True, initial=figure.value
                 )
             self.fields[f"{code}__note"] = note = forms.CharField(required=False, max_length=2000, initial=figure.note)

@@ -171,7 +171,13 @@ class Submission(models.Model):
 
     @property
     def is_editable(self) -> bool:
-        return self.status in EDITABLE_STATUSES and self.period.state == PeriodState.OPEN
+        return report_editable(self.period, self)
+
+
+def report_editable(period: Period, submission: Submission | None) -> bool:
+    """The one rule of whether a unit's report can be filled: the period is open, and the report
+    is not started yet, a draft, or returned to the unit."""
+    return period.state == PeriodState.OPEN and (submission is None or submission.status in EDITABLE_STATUSES)
 
 
 class Figure(models.Model):
@@ -368,30 +374,3 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit} · {self.period} · {self.get_kind_display()}"
-
-
-class ExportStatus(models.TextChoices):
-    PENDING = "pending", _("Waiting")
-    RUNNING = "running", _("Being built")
-    DONE = "done", _("Ready")
-    FAILED = "failed", _("Failed")
-
-
-class ReportExport(models.Model):
-    """The quarterly report workbook, built by a worker; the page follows its progress."""
-
-    period = models.ForeignKey(Period, verbose_name=_("period"), on_delete=models.CASCADE, related_name="exports")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT)
-    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
-    status = models.CharField(_("status"), max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING)
-    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
-    file = models.FileField(_("file"), storage=private_storage, upload_to="exports/%Y/%m/", blank=True, max_length=255)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("report export")
-        verbose_name_plural = _("report exports")
-        ordering = ["-requested_at"]
-
-    def __str__(self) -> str:
-        return f"{self.period} · {self.get_status_display()}"

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from units.models import Role, RoleAssignment, Unit
 
 from .models import Period, PeriodState, Reminder, ReminderKind, Submission, SubmissionStatus
+from .selectors import SENT, units_due
 
 
 def _reporter_emails(unit_ids) -> dict[int, list[str]]:
@@ -31,7 +32,7 @@ def _link(submission: Submission) -> str:
     return settings.PORTAL_URL.rstrip("/") + path
 
 
-def notify_reviewed(submission_id: int) -> int:
+def review_notice_send(submission_id: int) -> int:
     """Tell the unit's reporters that their submission was approved or returned."""
     submission = Submission.objects.select_related("unit", "period").get(pk=submission_id)
     recipients = _reporter_emails([submission.unit_id]).get(submission.unit_id, [])
@@ -52,11 +53,6 @@ def notify_reviewed(submission_id: int) -> int:
     return send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)])
 
 
-def units_due(period: Period):
-    """Units that must report for the period: in force at its end, below the province itself."""
-    return Unit.objects.current_on(period.end).exclude(kind="province")
-
-
 def reminders_send(today: dt.date | None = None) -> int:
     """Remind units with nothing sent N days before the deadline, and again once overdue.
 
@@ -69,9 +65,7 @@ def reminders_send(today: dt.date | None = None) -> int:
     due = Period.objects.filter(state=PeriodState.OPEN, start__lte=today).filter(Q(deadline__lte=before))
     for period in due:
         kind = ReminderKind.OVERDUE if today > period.deadline else ReminderKind.BEFORE_DEADLINE
-        done = Submission.objects.filter(
-            period=period, status__in=[SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED]
-        ).values("unit_id")
+        done = Submission.objects.filter(period=period, status__in=SENT).values("unit_id")
         already = Reminder.objects.filter(period=period, kind=kind).values("unit_id")
         units = list(units_due(period).exclude(pk__in=done).exclude(pk__in=already))
         emails = _reporter_emails([u.pk for u in units])

@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cchc_portal.tasks import enqueue
 from cchc_portal.text import nfc
 from cchc_portal.xlsx import UNWRITABLE
-from targets.models import Measure, Target
-from targets.tasks import results_outdated
+from targets.models import Measure
 from units.models import Unit, User
 
 from .models import (
@@ -32,7 +32,9 @@ from .models import (
     SubmissionEvent,
     SubmissionStatus,
 )
-from .notices import notify_reviewed
+from .selectors import applicable_targets
+from .signals import figures_changed
+from .tasks import notify_reviewed
 
 
 class ReportError(Exception):
@@ -100,12 +102,7 @@ def validate_figure(measure: str, data: FigureInput) -> dict[str, list[str]]:
     return errors
 
 
-def applicable_targets(unit: Unit, period: Period) -> QuerySet[Target]:
-    """Targets in force in the period's year that the unit's level reports."""
-    return Target.objects.in_force(period.year).for_level(unit.level)
-
-
-def _event(submission: Submission, action: str, by: User | None, **fields) -> SubmissionEvent:
+def record_event(submission: Submission, action: str, by: User | None, **fields) -> SubmissionEvent:
     return SubmissionEvent.objects.create(submission=submission, action=action, by=by, at=timezone.now(), **fields)
 
 
@@ -114,6 +111,13 @@ def _check_period(period: Period, *, reporter: bool) -> None:
         raise ReportError(_("The period %s is locked: nothing can be changed.") % period.label)
     if reporter and period.state != PeriodState.OPEN:
         raise ReportError(_("The period %s is closed for reporting.") % period.label)
+
+
+def check_editable(submission: Submission) -> None:
+    """Refuse, with the reason in words, a change the unit cannot make to its report now."""
+    _check_period(submission.period, reporter=True)
+    if not submission.is_editable:
+        raise ReportError(_("Only a draft or a returned submission can be changed."))
 
 
 @transaction.atomic
@@ -128,7 +132,7 @@ def submission_for(*, unit: Unit, period: Period, by: User | None) -> Submission
         Figure.objects.bulk_create(
             Figure(submission=submission, target=t, measure=t.measure) for t in applicable_targets(unit, period)
         )
-        _event(submission, EventAction.CREATED, by, to_status=SubmissionStatus.DRAFT)
+        record_event(submission, EventAction.CREATED, by, to_status=SubmissionStatus.DRAFT)
     return submission
 
 
@@ -158,9 +162,7 @@ def submission_save_figures(
 
     All figures are checked first; any error refuses the whole save.
     """
-    _check_period(submission.period, reporter=True)
-    if submission.status not in EDITABLE_STATUSES:
-        raise ReportError(_("Only a draft or a returned submission can be changed."))
+    check_editable(submission)
     stored = {f.target.code: f for f in submission.figures.select_related("target")}
     errors: dict[str, dict[str, list[str]]] = {}
     for code, data in figures.items():
@@ -191,7 +193,7 @@ def submission_save_figures(
     _bump(submission, expected_version, EDITABLE_STATUSES)
     if changed:
         _update_figures(changed)
-        _event(submission, action, by, changes=changes)
+        record_event(submission, action, by, changes=changes)
     return submission
 
 
@@ -232,7 +234,7 @@ def submission_submit(*, submission: Submission, by: User | None, expected_versi
         first_submitted_at=first,
         is_late=late,
     )
-    _event(submission, EventAction.SUBMITTED, by, from_status=before, to_status=SubmissionStatus.SUBMITTED)
+    record_event(submission, EventAction.SUBMITTED, by, from_status=before, to_status=SubmissionStatus.SUBMITTED)
     return submission
 
 
@@ -242,15 +244,15 @@ def submission_approve(*, submission: Submission, by: User, expected_version: in
     now = timezone.now()
     allowed = (SubmissionStatus.SUBMITTED,)
     _bump(submission, expected_version, allowed, status=SubmissionStatus.APPROVED, reviewed_at=now, reviewed_by=by)
-    _event(
+    record_event(
         submission,
         EventAction.APPROVED,
         by,
         from_status=SubmissionStatus.SUBMITTED,
         to_status=SubmissionStatus.APPROVED,
     )
-    results_outdated(submission.period)
-    transaction.on_commit(lambda: notify_reviewed(submission.pk))
+    figures_changed.send(sender=Submission, period=submission.period)
+    transaction.on_commit(lambda: enqueue(notify_reviewed, submission.pk))
     return submission
 
 
@@ -278,7 +280,7 @@ def submission_return(
         reviewed_at=timezone.now(),
         reviewed_by=by,
     )
-    _event(
+    record_event(
         submission,
         EventAction.RETURNED,
         by,
@@ -286,8 +288,8 @@ def submission_return(
         to_status=SubmissionStatus.RETURNED,
         reason=reason,
     )
-    results_outdated(submission.period)
-    transaction.on_commit(lambda: notify_reviewed(submission.pk))
+    figures_changed.send(sender=Submission, period=submission.period)
+    transaction.on_commit(lambda: enqueue(notify_reviewed, submission.pk))
     return submission
 
 
@@ -305,7 +307,7 @@ def submission_reopen(
         status=SubmissionStatus.RETURNED,
         return_reason=reason,
     )
-    _event(
+    record_event(
         submission,
         EventAction.REOPENED,
         by,
@@ -313,5 +315,5 @@ def submission_reopen(
         to_status=SubmissionStatus.RETURNED,
         reason=reason,
     )
-    results_outdated(submission.period)
+    figures_changed.send(sender=Submission, period=submission.period)
     return submission

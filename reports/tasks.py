@@ -1,10 +1,19 @@
-"""Scheduled reporting jobs. Thin: they call the services, which are idempotent."""
+"""Reporting jobs. Thin: they take ids and call the services, which are idempotent."""
+
+from smtplib import SMTPException
 
 from celery import shared_task
 
-from .exports import export_build
-from .notices import reminders_send
+from .notices import reminders_send, review_notice_send
 from .periods import periods_open_due
+
+# A mail server that is down or refuses for a while: try again, waiting longer each time.
+MAIL_RETRY = {
+    "autoretry_for": (SMTPException, OSError),
+    "retry_backoff": 30,
+    "retry_backoff_max": 1800,
+    "max_retries": 8,
+}
 
 
 @shared_task
@@ -19,7 +28,7 @@ def send_reminders() -> int:
     return reminders_send()
 
 
-@shared_task(acks_late=True)
-def build_quarterly_report(export_id: int) -> str:
-    """Build the quarterly report workbook of an export request, reporting progress as it goes."""
-    return export_build(export_id)
+@shared_task(**MAIL_RETRY)
+def notify_reviewed(submission_id: int) -> int:
+    """Tell the unit's reporters that their report was approved or returned."""
+    return review_notice_send(submission_id)

@@ -17,22 +17,30 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cchc_portal.converters import CODE
-from cchc_portal.xlsx import XLSX_CONTENT_TYPE, WorkbookRejected
+from cchc_portal.imports import import_page
+from cchc_portal.xlsx import XLSX_CONTENT_TYPE
 from targets.selectors import ThresholdResolver
 from units.access import secretariat_required
 from units.models import Role, Unit
 
-from .access import can_edit, can_review, can_view_unit
+from .access import (
+    ReportAccess,
+    evidence_for_user,
+    fills_for,
+    imports_for,
+    report_for_user,
+    reviews,
+    template_units_for_user,
+)
 from .evidence import evidence_add, evidence_remove
 from .excel import figures_import, template_workbook
 from .forms import EvidenceForm, FiguresForm, FiguresImportForm, ReasonForm, ReviewFilterForm, VersionForm
-from .models import EDITABLE_STATUSES, Evidence, Figure, Period, PeriodState, Submission, SubmissionStatus
-from .notices import units_due
+from .models import Figure, Period, Submission, SubmissionStatus
+from .selectors import applicable_targets, units_due
 from .services import (
     Conflict,
     FigureErrors,
     ReportError,
-    applicable_targets,
     submission_approve,
     submission_for,
     submission_reopen,
@@ -50,21 +58,15 @@ def home(request):
     mine = user.unit_ids_for(Role.REPORTER) | user.unit_ids_for(Role.UNIT_HEAD) | user.unit_ids_for(Role.STEERING)
     units = list(Unit.objects.filter(pk__in=mine).order_by("path"))
     submissions = {(s.unit_id, s.period_id): s for s in Submission.objects.filter(unit__in=units, period__in=periods)}
-    rows = [
-        {
-            "unit": unit,
-            "period": period,
-            "submission": submissions.get((unit.pk, period.pk)),
-            "days_left": period.days_to_deadline(today),
-            "overdue": max(0, -period.days_to_deadline(today)),
-            "can_edit": can_edit(user, unit),
-        }
-        for period in periods
-        for unit in units
-        if unit.is_current_on(min(period.end, today))
-    ]
+    rows = []
+    for period in periods:
+        for unit in units:
+            if unit.is_current_on(min(period.end, today)):
+                access = ReportAccess(period, unit, submissions.get((unit.pk, period.pk)), fills_for(user, unit), False)
+                days_left = period.days_to_deadline(today)
+                rows.append({"access": access, "days_left": days_left, "overdue": max(0, -days_left)})
     summary = []
-    if can_review(user):
+    if reviews(user):
         counts = Submission.objects.filter(period__in=periods).values("period_id", "status").annotate(n=Count("id"))
         by_period = {(c["period_id"], c["status"]): c["n"] for c in counts}
         summary = [
@@ -82,17 +84,9 @@ def home(request):
     return render(request, "reports/home.html", context)
 
 
-def _unit_in_period(request, period_key: str, unit_code: str) -> tuple[Period, Unit]:
-    """The access helper of every submission view: 404 unless the person may see the unit."""
-    period = get_object_or_404(Period, key=period_key)
-    unit = get_object_or_404(Unit, code=unit_code)
-    if not can_view_unit(request.user, unit):
-        raise Http404
-    return period, unit
-
-
-def _figures(submission: Submission | None, unit: Unit, period: Period) -> list[Figure]:
-    """The submission's figures (unsaved ones before it exists), each with its threshold."""
+def _figures(access: ReportAccess) -> list[Figure]:
+    """The report's figures (unsaved ones before it exists), each with its threshold."""
+    period, unit, submission = access.period, access.unit, access.submission
     if submission is not None:
         figures = list(submission.figures.select_related("target"))
     else:
@@ -103,19 +97,17 @@ def _figures(submission: Submission | None, unit: Unit, period: Period) -> list[
     return figures
 
 
-def _page_context(request, period, unit, submission, form=None) -> dict:
+def _page_context(access: ReportAccess, form=None) -> dict:
+    submission = access.submission
     if form is None:
-        version = submission.version if submission else 0
-        form = FiguresForm(figures=_figures(submission, unit, period), initial={"version": version})
-    open_for_unit = submission is None or submission.status in EDITABLE_STATUSES
-    editable = can_edit(request.user, unit) and period.state == PeriodState.OPEN and open_for_unit
+        form = FiguresForm(figures=_figures(access), initial={"version": submission.version if submission else 0})
     return {
-        "period": period,
-        "unit": unit,
+        "period": access.period,
+        "unit": access.unit,
         "submission": submission,
         "form": form,
-        "editable": editable,
-        "reviewer": can_review(request.user),
+        "editable": access.may_edit,
+        "reviewer": access.may_review,
         "evidence": submission.evidence.filter(removed_at__isnull=True) if submission else [],
         "events": submission.events.select_related("by") if submission else [],
         "evidence_form": EvidenceForm(),
@@ -125,29 +117,29 @@ def _page_context(request, period, unit, submission, form=None) -> dict:
 @login_required
 @require_GET
 def submission_page(request, period_key: str, unit_code: str):
-    period, unit = _unit_in_period(request, period_key, unit_code)
-    submission = Submission.objects.filter(unit=unit, period=period).first()
-    return render(request, "reports/submission.html", _page_context(request, period, unit, submission))
+    access = report_for_user(request.user, period_key, unit_code)
+    return render(request, "reports/submission.html", _page_context(access))
 
 
-def _back(period: Period, unit: Unit) -> str:
-    return reverse("reports:submission", args=[period.key, unit.code])
+def _back(access: ReportAccess) -> str:
+    return reverse("reports:submission", args=[access.period.key, access.unit.code])
 
 
 @login_required
 @require_POST
 def submission_save(request, period_key: str, unit_code: str):
     """Save the figures (htmx: answers with the form alone); with "submit", send them too."""
-    period, unit = _unit_in_period(request, period_key, unit_code)
-    if not can_edit(request.user, unit):
+    access = report_for_user(request.user, period_key, unit_code)
+    if not access.fills:
         raise PermissionDenied
-    existing = Submission.objects.filter(unit=unit, period=period).first()
-    form = FiguresForm(request.POST, figures=_figures(existing, unit, period))
+    form = FiguresForm(request.POST, figures=_figures(access))
     saved = False
     if form.is_valid():
         try:
             with transaction.atomic():  # a first save that is refused leaves no empty draft behind
-                submission = existing or submission_for(unit=unit, period=period, by=request.user)
+                submission = access.submission or submission_for(
+                    unit=access.unit, period=access.period, by=request.user
+                )
                 submission = submission_save_figures(
                     submission=submission,
                     figures=form.figure_inputs(),
@@ -159,7 +151,7 @@ def submission_save(request, period_key: str, unit_code: str):
             if "submit" in request.POST:
                 submission_submit(submission=submission, by=request.user)
                 messages.success(request, _("The report was sent for review."))
-                return _redirect(request, _back(period, unit))
+                return _redirect(request, _back(access))
         except FigureErrors as exc:
             for code, fields in exc.errors.items():
                 for field, problems in fields.items():
@@ -168,7 +160,7 @@ def submission_save(request, period_key: str, unit_code: str):
                         form.add_error(name if name in form.fields else None, problem)
         except Conflict:
             # Keep what the person typed; saving again knowingly replaces the newer figures.
-            current = Submission.objects.filter(unit=unit, period=period).first()
+            current = Submission.objects.filter(unit=access.unit, period=access.period).first()
             form.data["version"] = current.version if current else 0
             form.add_error(
                 None,
@@ -182,14 +174,12 @@ def submission_save(request, period_key: str, unit_code: str):
         else:
             if not request.htmx:
                 messages.success(request, _("Draft saved."))
-                return redirect(_back(period, unit))
-            form, saved = (
-                FiguresForm(figures=_figures(submission, unit, period), initial={"version": submission.version}),
-                True,
-            )
-    existing = Submission.objects.filter(unit=unit, period=period).first()
-    context = _page_context(request, period, unit, existing, form)
-    context["saved"] = saved
+                return redirect(_back(access))
+            saved = True
+    access = report_for_user(request.user, period_key, unit_code)  # as it is now, after the save
+    if saved:
+        form = None  # a fresh form with the saved figures and the new version
+    context = {**_page_context(access, form), "saved": saved}
     template = "reports/_figures_form.html" if request.htmx else "reports/submission.html"
     return render(request, template, context)
 
@@ -204,10 +194,12 @@ def _redirect(request, url: str) -> HttpResponse:
 
 
 def _review_action(request, period_key, unit_code, action, form_class):
-    period, unit = _unit_in_period(request, period_key, unit_code)
-    if not can_review(request.user):
+    access = report_for_user(request.user, period_key, unit_code)
+    if not access.may_review:
         raise PermissionDenied
-    submission = get_object_or_404(Submission, unit=unit, period=period)
+    if access.submission is None:
+        raise Http404
+    submission = access.submission
     form = form_class(request.POST)
     if not form.is_valid():
         messages.error(request, _("A reason is required."))
@@ -218,13 +210,13 @@ def _review_action(request, period_key, unit_code, action, form_class):
             messages.success(
                 request,
                 _("%(unit)s: the report is now “%(status)s”.")
-                % {"unit": unit.name, "status": submission.get_status_display()},
+                % {"unit": access.unit.name, "status": submission.get_status_display()},
             )
         except ReportError as exc:
             messages.error(request, str(exc))
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = _back(period, unit)
+        target = _back(access)
     return redirect(target)
 
 
@@ -249,31 +241,26 @@ def submission_reopen_view(request, period_key: str, unit_code: str):
 @login_required
 @require_POST
 def evidence_upload(request, period_key: str, unit_code: str):
-    period, unit = _unit_in_period(request, period_key, unit_code)
-    if not can_edit(request.user, unit):
+    access = report_for_user(request.user, period_key, unit_code)
+    if not access.fills:
         raise PermissionDenied
     form = EvidenceForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            submission = submission_for(unit=unit, period=period, by=request.user)
+            submission = access.submission or submission_for(unit=access.unit, period=access.period, by=request.user)
             evidence_add(submission=submission, upload=form.cleaned_data["file"], by=request.user)
             messages.success(request, _("Document attached."))
         except ReportError as exc:
             messages.error(request, str(exc))
     else:
         messages.error(request, _("Choose a file to attach."))
-    return redirect(_back(period, unit))
-
-
-def _evidence_for_user(request, period_key, unit_code, pk) -> Evidence:
-    period, unit = _unit_in_period(request, period_key, unit_code)
-    return get_object_or_404(Evidence, pk=pk, submission__unit=unit, submission__period=period, removed_at__isnull=True)
+    return redirect(_back(access))
 
 
 @login_required
 @require_GET
 def evidence_download(request, period_key: str, unit_code: str, pk: int):
-    evidence = _evidence_for_user(request, period_key, unit_code, pk)
+    evidence, _access = evidence_for_user(request.user, period_key, unit_code, pk)
     response = FileResponse(evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name)
     response["Content-Type"] = evidence.content_type
     response["X-Content-Type-Options"] = "nosniff"
@@ -283,15 +270,15 @@ def evidence_download(request, period_key: str, unit_code: str, pk: int):
 @login_required
 @require_POST
 def evidence_delete(request, period_key: str, unit_code: str, pk: int):
-    evidence = _evidence_for_user(request, period_key, unit_code, pk)
-    if not can_edit(request.user, evidence.submission.unit):
+    evidence, access = evidence_for_user(request.user, period_key, unit_code, pk)
+    if not access.fills:
         raise PermissionDenied
     try:
         evidence_remove(evidence=evidence, by=request.user)
         messages.success(request, _("Document removed."))
     except ReportError as exc:
         messages.error(request, str(exc))
-    return redirect(_back(evidence.submission.period, evidence.submission.unit))
+    return redirect(_back(access))
 
 
 @login_required
@@ -302,15 +289,9 @@ def figures_template(request, period_key: str):
     code = request.GET.get("unit", "")
     if not re.fullmatch(CODE, code):
         raise Http404
-    unit = get_object_or_404(Unit, code=code)
-    if can_review(request.user):
-        units = units_due(period).filter(path__startswith=unit.path)
-    elif can_edit(request.user, unit):
-        units = [unit]
-    else:
-        raise Http404
+    units = template_units_for_user(request.user, period, code)
     response = HttpResponse(template_workbook(period=period, units=units), content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="bao-cao-{period.key}-{unit.code}.xlsx"'
+    response["Content-Disposition"] = f'attachment; filename="bao-cao-{period.key}-{code}.xlsx"'
     return response
 
 
@@ -318,27 +299,20 @@ def figures_template(request, period_key: str):
 @require_http_methods(["GET", "POST"])
 def figures_upload(request, period_key: str):
     period = get_object_or_404(Period, key=period_key)
-    reporter_units = request.user.unit_ids_for(Role.REPORTER)
-    if not (reporter_units or can_review(request.user)):
+    if not imports_for(request.user):
         raise PermissionDenied
-    form = FiguresImportForm(request.POST or None, request.FILES or None)
-    errors = []
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = figures_import(upload=form.cleaned_data["file"], period=period, by=request.user)
-        except WorkbookRejected as exc:
-            form.add_error("file", str(exc))
-        else:
-            if result.ok:
-                messages.success(
-                    request,
-                    _("Imported %(figures)d figures of %(units)d units, saved as drafts: check and send them.")
-                    % {"figures": result.figures, "units": result.units},
-                )
-                return redirect("home")
-            errors = result.errors
-    context = {"form": form, "errors": errors, "period": period}
-    return render(request, "reports/import.html", context, status=400 if errors else 200)
+    return import_page(
+        request,
+        form=FiguresImportForm(request.POST or None, request.FILES or None),
+        run=lambda file: figures_import(upload=file, period=period, by=request.user),
+        done=lambda result: (
+            _("Imported %(figures)d figures of %(units)d units, saved as drafts: check and send them.")
+            % {"figures": result.saved.get("figures", 0), "units": result.saved.get("units", 0)}
+        ),
+        success_url=reverse("home"),
+        template="reports/import.html",
+        context={"period": period},
+    )
 
 
 @secretariat_required

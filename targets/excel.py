@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,8 +16,9 @@ from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from cchc_portal.numbers import NotANumber, parse_decimal, parse_whole
 from cchc_portal.text import fold, nfc
-from cchc_portal.xlsx import CellError, is_formula, iter_rows, open_workbook, workbook_bytes, write_table
+from cchc_portal.xlsx import CellError, ImportResult, is_formula, iter_rows, open_workbook, workbook_bytes, write_table
 from units.models import Level, User
 
 from .models import Aggregation, Area, Direction, Measure, Target, Threshold
@@ -42,20 +43,18 @@ def _optional_text(value) -> str:
     return _text(value, required=False)
 
 
-def _whole(value, *, required: bool = True) -> int | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise CellInvalid(_("This cell is required."))
-        return None
-    if isinstance(value, bool):
-        raise CellInvalid(_("Enter a whole number."))
+def _required(parse: Callable, value, *, required: bool, message: str):
     try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation as exc:
-        raise CellInvalid(_("Enter a whole number.")) from exc
-    if number != number.to_integral_value() or number < 0:
-        raise CellInvalid(_("Enter a whole number."))
-    return int(number)
+        number = parse(value)
+    except NotANumber as exc:
+        raise CellInvalid(message) from exc
+    if number is None and required:
+        raise CellInvalid(_("This cell is required."))
+    return number
+
+
+def _whole(value, *, required: bool = True) -> int | None:
+    return _required(parse_whole, value, required=required, message=_("Enter a whole number."))
 
 
 def _optional_whole(value) -> int | None:
@@ -63,20 +62,7 @@ def _optional_whole(value) -> int | None:
 
 
 def _decimal(value) -> Decimal:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise CellInvalid(_("This cell is required."))
-    if isinstance(value, bool):
-        raise CellInvalid(_("Enter a number."))
-    text = str(value).strip()
-    if isinstance(value, str):
-        # Vietnamese writing: 1.234,5 -> 1234.5
-        text = text.replace(".", "").replace(",", ".") if "," in text else text
-    try:
-        number = Decimal(text)
-    except InvalidOperation as exc:
-        raise CellInvalid(_("Enter a number.")) from exc
-    if not number.is_finite():
-        raise CellInvalid(_("Enter a number."))
+    number = _required(parse_decimal, value, required=True, message=_("Enter a number."))
     if abs(number) >= 10**10 or number != number.quantize(Decimal("0.01")):
         raise CellInvalid(_("Enter a number below 10 billion with at most 2 decimal places."))
     return number.quantize(Decimal("0.01"))
@@ -248,18 +234,6 @@ def _add_dropdowns(ws, sheet: Sheet, rows: int) -> None:
             ws.add_data_validation(validation)
 
 
-@dataclass
-class ImportResult:
-    errors: list[CellError] = field(default_factory=list)
-    areas: int = 0
-    targets: int = 0
-    thresholds: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
 def _read_sheet(workbook, sheet: Sheet, errors: list[CellError]) -> list[tuple[int, dict]] | None:
     """Rows of one sheet as (row number, {key: parsed value}); problems go to `errors`.
 
@@ -425,15 +399,14 @@ def catalogue_import(*, upload, by: User, reason: str) -> ImportResult:
         for area in new_areas:
             if _differs(area):
                 area_save(area=area, by=by, reason=reason, at=at)
-                result.areas += 1
+                result.count("areas")
         for target in targets.values():
             target.area = areas[target.area.code]
             if _differs(target):
                 target_save(target=target, by=by, reason=reason, at=at)
-                result.targets += 1
-            result.thresholds += thresholds_replace(
-                target=target, wanted=wanted[target.code], by=by, reason=reason, at=at
-            )
+                result.count("targets")
+            changed = thresholds_replace(target=target, wanted=wanted[target.code], by=by, reason=reason, at=at)
+            result.count("thresholds", changed)
     return result
 
 

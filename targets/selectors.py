@@ -13,7 +13,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from units.models import Level, Unit
+from units.models import Level
 from units.templatetags.portal import num
 
 from .models import Area, CatalogueChange, Target, Threshold
@@ -49,11 +49,6 @@ class ThresholdResolver:
                 if index >= 0:
                     return rows[index][1]
         return None
-
-
-def threshold_for(*, target: Target, unit: Unit, year: int, as_of: dt.datetime | None = None) -> Decimal | None:
-    """The threshold `unit` must reach on `target` in `year` (None when the catalogue sets none)."""
-    return ThresholdResolver.load(as_of=as_of, targets=[target]).resolve(target.pk, unit.level, year)
 
 
 def catalogue(*, area: str = "", level: str = "") -> QuerySet[Area]:

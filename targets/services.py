@@ -13,7 +13,7 @@ from cchc_portal.text import nfc
 from units.models import User
 
 from .models import Area, CatalogueChange, ChangeAction, Target, Threshold
-from .tasks import catalogue_outdated
+from .signals import catalogue_changed
 
 CENTS = Decimal("0.01")
 TEXT_FIELDS = ("title", "description", "numerator_label", "denominator_label", "baseline_label", "legal_source")
@@ -74,7 +74,7 @@ def target_save(*, target: Target, by: User | None, reason: str, at: dt.datetime
     if changes:
         action = ChangeAction.UPDATED if before else ChangeAction.CREATED
         _log(target=target, action=action, changes=changes, by=by, reason=reason, at=at)
-        catalogue_outdated()
+        catalogue_changed.send(sender=Target)
     return target
 
 
@@ -110,7 +110,7 @@ def threshold_set(
     threshold.full_clean()
     threshold.save()
     old = str(current.value) if current else None
-    catalogue_outdated()
+    catalogue_changed.send(sender=Target)
     _log(
         target=target,
         action=ChangeAction.THRESHOLD_SET,
@@ -128,7 +128,7 @@ def threshold_remove(*, threshold: Threshold, by: User | None, reason: str, at: 
     at = at or timezone.now()
     threshold.superseded_at = at
     threshold.save(update_fields=["superseded_at"])
-    catalogue_outdated()
+    catalogue_changed.send(sender=Target)
     _log(
         target=threshold.target,
         action=ChangeAction.THRESHOLD_REMOVED,

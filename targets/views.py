@@ -1,12 +1,13 @@
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from cchc_portal.xlsx import XLSX_CONTENT_TYPE, WorkbookRejected
+from cchc_portal.imports import import_page
+from cchc_portal.xlsx import XLSX_CONTENT_TYPE
 from units.access import secretariat_required
 from units.models import Level
 
@@ -72,22 +73,14 @@ def catalogue_download(request):
 @secretariat_required
 @require_http_methods(["GET", "POST"])
 def catalogue_upload(request):
-    form = CatalogueImportForm(request.POST or None, request.FILES or None)
-    errors = []
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = catalogue_import(
-                upload=form.cleaned_data["file"], by=request.user, reason=form.cleaned_data["reason"]
-            )
-        except WorkbookRejected as exc:
-            form.add_error("file", str(exc))
-        else:
-            if result.ok:
-                messages.success(
-                    request,
-                    _("Catalogue imported: %(areas)d areas, %(targets)d targets and %(thresholds)d thresholds changed.")
-                    % {"areas": result.areas, "targets": result.targets, "thresholds": result.thresholds},
-                )
-                return redirect("targets:catalogue")
-            errors = result.errors
-    return render(request, "targets/import.html", {"form": form, "errors": errors}, status=400 if errors else 200)
+    return import_page(
+        request,
+        form=CatalogueImportForm(request.POST or None, request.FILES or None),
+        run=lambda file, reason: catalogue_import(upload=file, by=request.user, reason=reason),
+        done=lambda result: (
+            _("Catalogue imported: %(areas)d areas, %(targets)d targets and %(thresholds)d thresholds changed.")
+            % {key: result.saved.get(key, 0) for key in ("areas", "targets", "thresholds")}
+        ),
+        success_url=reverse("targets:catalogue"),
+        template="targets/import.html",
+    )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
@@ -64,9 +65,23 @@ class UnitQuerySet(models.QuerySet):
     def at_level(self, level: str) -> UnitQuerySet:
         return self.filter(kind__in=kinds_of_level(level))
 
+    def below_province(self) -> UnitQuerySet:
+        """Units that report: every unit but the province itself."""
+        return self.exclude(kind__in=kinds_of_level(Level.PROVINCE))
+
+    def provinces(self) -> UnitQuerySet:
+        return self.filter(kind__in=kinds_of_level(Level.PROVINCE))
+
     def subtree(self, unit: Unit) -> UnitQuerySet:
         """`unit` and every unit below it, in one query through the materialised path."""
         return self.filter(path__startswith=unit.path)
+
+    def within(self, units: Iterable[Unit]) -> UnitQuerySet:
+        """Units in the subtree of any of `units` (none when `units` is empty)."""
+        condition = Q(pk__in=[])
+        for unit in units:
+            condition |= Q(path__startswith=unit.path)
+        return self.filter(condition)
 
     def search(self, text: str) -> UnitQuerySet:
         """Match code or name, ignoring case and diacritics: "nghi loc" finds "Nghi Lộc"."""
@@ -139,6 +154,12 @@ class Unit(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.valid_to is not None
+
+    def ancestor_paths(self) -> list[str]:
+        """The paths of the unit and of every unit above it: "/40/429/17700/" ->
+        ["/40/", "/40/429/", "/40/429/17700/"]."""
+        parts = self.path.strip("/").split("/")
+        return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
     def derived_path(self, parent_path: str) -> str:
         return f"{parent_path}{self.code}/"

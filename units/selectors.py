@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -32,13 +35,40 @@ def unit_successors(unit: Unit) -> QuerySet[Unit]:
     return Unit.objects.filter(id__in=RawSQL(sql, [unit.pk]))  # noqa: S611 - constant SQL, bound parameter
 
 
-def unit_current_on(unit: Unit, day: dt.date) -> list[Unit]:
-    """The unit(s) that stand for `unit` on `day`: itself while it exists, its successors after it
-    closed, its predecessors before it was created. Several after a split or before a merger."""
-    if unit.is_current_on(day):
-        return [unit]
-    related = unit_successors(unit) if unit.valid_to and day > unit.valid_to else unit_predecessors(unit)
-    return list(related.current_on(day).order_by("path"))
+def predecessors_in_force(
+    day: dt.date, units: dict[int, Unit], links: Iterable[tuple[int, int, Decimal]]
+) -> dict[int, list[tuple[int, Decimal]]]:
+    """For each unit created after `day`: the units in force on `day` it descends from, with the
+    share of each it carries. Merges add up (share 1 each), a split hands on its recorded weight,
+    chains multiply. In memory over rows already loaded, for the engine's whole-period runs.
+
+    `links` are (predecessor_id, successor_id, weight) rows; `units` all units by id.
+    """
+    backwards: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+    for predecessor_id, successor_id, weight in links:
+        backwards[successor_id].append((predecessor_id, weight))
+    result = {}
+    for unit in units.values():
+        if unit.valid_from <= day:
+            continue
+        found: dict[int, Decimal] = defaultdict(Decimal)
+        stack, seen = [(unit.pk, Decimal(1))], set()
+        while stack:
+            node, share = stack.pop()
+            for predecessor_id, weight in backwards.get(node, []):
+                if (node, predecessor_id) in seen:
+                    continue  # a cycle in bad data must not loop forever
+                seen.add((node, predecessor_id))
+                predecessor = units.get(predecessor_id)
+                if predecessor is None:
+                    continue
+                if predecessor.is_current_on(day):
+                    found[predecessor_id] += share * weight
+                else:
+                    stack.append((predecessor_id, share * weight))
+        if found:
+            result[unit.pk] = list(found.items())
+    return result
 
 
 def unit_succession_history(unit: Unit) -> QuerySet[SuccessionLink]:

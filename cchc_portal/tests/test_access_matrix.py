@@ -27,9 +27,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from openpyxl import load_workbook
 
 from conftest import COMPLETE, PASSWORD
+from dashboard.models import ExportStatus, ReportExport
 from reports.evidence import evidence_add
 from reports.excel import template_workbook
-from reports.models import Evidence, ExportStatus, Period, ReportExport, Submission
+from reports.models import Evidence, Period, Submission
 from reports.services import submission_approve, submission_for, submission_save_figures, submission_submit
 from targets.excel import catalogue_export
 from targets.models import CatalogueChange, Threshold

@@ -12,11 +12,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from attainment.engine import period_recompute
 from conftest import COMPLETE
 from reports.models import Evidence
 from reports.services import submission_approve, submission_save_figures, submission_submit
 from reports.tests.test_evidence import PDF, URL, upload
-from targets.engine import period_recompute
 
 ROOT = Path(__file__).resolve().parents[2]
 on_postgresql = [

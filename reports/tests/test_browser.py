@@ -55,8 +55,8 @@ def test_reporter_fills_and_sends_then_secretariat_approves(
 def test_steering_member_reads_the_dashboard_and_drills_into_a_unit(
     catalogue, period, submitted_a, secretariat, steering, dept, commune_a1, commune_b1, browser_login, page, screenshot
 ):
+    from attainment.engine import period_recompute
     from reports.services import submission_approve
-    from targets.engine import period_recompute
 
     submission_approve(submission=submitted_a, by=secretariat)
     period_recompute(period)

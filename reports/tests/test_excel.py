@@ -80,7 +80,7 @@ def test_round_trip_saves_every_figure_as_a_draft(catalogue, period, district_a,
     )
     result = figures_import(upload=as_upload(sheet), period=period, by=reporter_a)
     assert result.ok, [str(e) for e in result.errors]
-    assert (result.units, result.figures) == (1, 3)
+    assert result.saved == {"units": 1, "figures": 3}
     submission = Submission.objects.get(unit=district_a, period=period)
     assert submission.status == SubmissionStatus.DRAFT
     figures = {f.target.code: f for f in submission.figures.select_related("target")}
@@ -131,9 +131,9 @@ def test_every_bad_row_is_named_and_nothing_is_saved(
 def test_secretariat_imports_a_district_with_its_communes(
     catalogue, period, district_a, commune_a1, commune_a2, secretariat
 ):
-    from reports.notices import units_due
+    from reports.selectors import units_due
 
-    units = units_due(period).filter(path__startswith=district_a.path)
+    units = units_due(period).subtree(district_a)
     sheet = sheet_of(template_workbook(period=period, units=units))
     values = {}
     for code in ("429", "17700", "17701"):
@@ -142,8 +142,18 @@ def test_secretariat_imports_a_district_with_its_communes(
     fill(sheet, values)
     result = figures_import(upload=as_upload(sheet), period=period, by=secretariat)
     assert result.ok, [str(e) for e in result.errors]
-    assert result.units == 3
-    assert Submission.objects.filter(period=period).count() == 3
+    assert result.saved["units"] == 3
+    # Every figure written as typed, each report a draft with its "imported" entry in the timeline.
+    stored = {
+        (f.submission.unit.code, f.target.code): (f.numerator, f.denominator, f.value)
+        for f in Figure.objects.filter(submission__period=period).select_related("submission__unit", "target")
+    }
+    for code in ("429", "17700", "17701"):
+        assert stored[(code, "TTHC-08")] == (30, 40, None)
+        assert stored[(code, "TTHC-09")] == (None, None, Decimal("95.00"))
+    submissions = Submission.objects.filter(period=period)
+    assert sorted(s.status for s in submissions) == ["draft"] * 3
+    assert all(s.events.filter(action="imported", by=secretariat).count() == 1 for s in submissions)
 
 
 def test_reporter_cannot_import_another_units_rows(catalogue, period, district_a, district_b, reporter_a):

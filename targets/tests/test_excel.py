@@ -60,7 +60,8 @@ def test_export_then_import_unchanged_changes_nothing(real_catalogue, secretaria
     before = snapshot()
     result = catalogue_import(upload=upload(catalogue_export()), by=secretariat, reason="Kiểm tra")
     assert result.ok, [str(e) for e in result.errors]
-    assert (result.areas, result.targets, result.thresholds) == (0, 0, 0)
+    assert result.ok and result.saved.get("areas", 0) == result.saved.get("targets", 0) == 0
+    assert result.saved.get("thresholds") == 0
     assert snapshot() == before
 
 
@@ -77,7 +78,7 @@ def test_round_trip_applies_an_edited_threshold_and_a_new_target(real_catalogue,
 
     result = catalogue_import(upload=upload(edited(catalogue_export(), edit)), by=secretariat, reason="Mục tiêu 2026")
     assert result.ok, [str(e) for e in result.errors]
-    assert (result.targets, result.thresholds) == (1, 2)
+    assert (result.saved.get("targets"), result.saved.get("thresholds")) == (1, 2)
     satisfaction = Threshold.objects.filter(target__code="TTHC-09", level="", from_year=2021)
     assert sorted(satisfaction.values_list("value", flat=True)) == [Decimal("90"), Decimal("95")]
     assert satisfaction.current().get().value == Decimal("95")

@@ -6,9 +6,15 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from targets.models import CatalogueChange, ChangeAction, Threshold
-from targets.selectors import ThresholdResolver, threshold_for
+from targets.selectors import ThresholdResolver
 from targets.services import threshold_remove, threshold_set
 from targets.tests.factories import TargetFactory, threshold
+
+
+def threshold_for(*, target, unit, year, as_of=None):
+    """The threshold `unit` must reach on `target` in `year`, as the engine and the pages ask it."""
+    return ThresholdResolver.load(as_of=as_of).resolve(target.pk, unit.level, year)
+
 
 pytestmark = pytest.mark.django_db
 

@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
-from units.models import Kind, SuccessionKind
-from units.selectors import unit_current_on, unit_predecessors, unit_succession_history, unit_successors
+from units.models import Kind, SuccessionKind, SuccessionLink, Unit
+from units.selectors import predecessors_in_force, unit_predecessors, unit_succession_history, unit_successors
 from units.services import unit_close
 from units.tests.factories import SuccessionEventFactory, UnitFactory, link
 
@@ -27,17 +27,21 @@ def codes(units):
     return sorted(u.code for u in units)
 
 
-def test_old_commune_is_itself_before_the_merger(merger, commune_a1):
-    assert codes(unit_current_on(commune_a1, BEFORE)) == ["17700"]
+def carried(day):
+    """{successor code: {predecessor code: share}} as the engine reads succession on `day`."""
+    units = {u.pk: u for u in Unit.objects.all()}
+    links = SuccessionLink.objects.values_list("predecessor_id", "successor_id", "weight")
+    found = predecessors_in_force(day, units, links)
+    return {units[s].code: {units[p].code: str(share.normalize()) for p, share in parts} for s, parts in found.items()}
 
 
-def test_old_commune_is_the_new_one_after_the_merger(merger, commune_a1):
-    assert codes(unit_current_on(commune_a1, MERGER)) == ["N-NGHILOC"]
+def test_new_commune_carries_its_predecessors_before_the_merger(merger):
+    assert carried(BEFORE) == {"N-NGHILOC": {"17700": "1", "17701": "1"}}
 
 
-def test_new_commune_is_its_predecessors_before_the_merger(merger):
-    assert codes(unit_current_on(merger, BEFORE)) == ["17700", "17701"]
-    assert codes(unit_current_on(merger, AFTER)) == ["N-NGHILOC"]
+def test_nothing_is_carried_once_the_new_commune_exists(merger):
+    assert carried(MERGER) == {}
+    assert carried(AFTER) == {}
 
 
 def test_predecessors_are_found_across_several_events_in_one_query(merger, commune_a1, django_assert_num_queries):
@@ -49,8 +53,20 @@ def test_predecessors_are_found_across_several_events_in_one_query(merger, commu
         found = codes(unit_predecessors(merger))
     assert found == ["17700", "17701", "OLD"]
     assert codes(unit_successors(older)) == ["17700", "N-NGHILOC"]
-    assert codes(unit_current_on(older, dt.date(2022, 5, 1))) == ["17700"]
-    assert codes(unit_current_on(older, AFTER)) == ["N-NGHILOC"]
+
+
+def test_a_chain_of_events_reaches_back_to_the_units_in_force(tree):
+    """A (to 2019) renamed B (2020 to 30/6/2025); B and D merged into C on 1/7/2025."""
+    a = UnitFactory(code="A", name="Xã A", valid_to=dt.date(2019, 12, 31))
+    b = UnitFactory(code="B", name="Xã B", valid_from=dt.date(2020, 1, 1), valid_to=BEFORE)
+    d = UnitFactory(code="D", name="Xã D", valid_to=BEFORE)
+    c = UnitFactory(code="C", name="Xã C", valid_from=MERGER)
+    link(SuccessionEventFactory(effective_date=dt.date(2020, 1, 1), kind=SuccessionKind.RENAME), a, b)
+    merge = SuccessionEventFactory()
+    link(merge, b, c)
+    link(merge, d, c)
+    assert carried(dt.date(2019, 6, 30)) == {"B": {"A": "1"}, "C": {"A": "1", "D": "1"}}
+    assert carried(dt.date(2024, 6, 30)) == {"C": {"B": "1", "D": "1"}}
 
 
 def test_continuing_department_absorbs_another(tree, dept):
@@ -59,9 +75,10 @@ def test_continuing_department_absorbs_another(tree, dept):
     )
     unit_close(unit=absorbed, last_day=dt.date(2025, 2, 28))
     link(SuccessionEventFactory(effective_date=dt.date(2025, 3, 1)), absorbed, dept)
-    assert codes(unit_current_on(absorbed, dt.date(2025, 3, 1))) == ["40-SNV"]
-    assert codes(unit_current_on(dept, dt.date(2024, 1, 1))) == ["40-SNV"]
+    assert codes(unit_successors(absorbed)) == ["40-SNV"]
     assert codes(unit_predecessors(dept)) == ["40-SLDTBXH"]
+    # The continuing department existed before the merger: it carries no one (yet) in the engine.
+    assert carried(dt.date(2024, 12, 31)) == {}
 
 
 def test_split_sends_shares_to_several_successors(tree):
@@ -71,7 +88,8 @@ def test_split_sends_shares_to_several_successors(tree):
     event = SuccessionEventFactory(kind=SuccessionKind.SPLIT)
     link(event, old, left, "0.6")
     link(event, old, right, "0.4")
-    assert codes(unit_current_on(old, AFTER)) == ["L", "R"]
+    assert carried(BEFORE) == {"L": {"OLD": "0.6"}, "R": {"OLD": "0.4"}}
+    assert codes(unit_successors(old)) == ["L", "R"]
     assert [str(x.weight) for x in unit_succession_history(old).order_by("successor__code")] == ["0.6000", "0.4000"]
 
 
@@ -80,3 +98,9 @@ def test_cycle_in_links_does_not_loop(tree, commune_a1, commune_b1):
     link(event, commune_a1, commune_b1)
     link(event, commune_b1, commune_a1)
     assert codes(unit_predecessors(commune_a1)) == ["17200", "17700"]
+    # The engine's walk over closed units linked in a circle ends too, and finds no one in force.
+    closed = [UnitFactory(code=c, name=c, valid_to=dt.date(2019, 12, 31)) for c in ("X", "Y")]
+    link(event, closed[0], closed[1])
+    link(event, closed[1], closed[0])
+    link(event, closed[0], UnitFactory(code="LATE", name="Xã Mới", valid_from=MERGER))
+    assert carried(BEFORE) == {}

@@ -1,0 +1,355 @@
+"""The attainment engine: from approved figures to results, roll-ups, scores, ranks and laggards.
+
+`period_recompute` reads as its steps: load, combine predecessors, judge, score and rank, roll
+up, flag, write. Loading takes a fixed number of queries whatever the number of units; the steps
+between run in memory over typed records; the write swaps the period's rows in one transaction,
+so a run killed half-way leaves the previous results, and running it twice gives the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from cchc_portal.db import bulk_insert
+from reports.models import Period, PeriodKind, SubmissionStatus
+from reports.selectors import figures_reported, periods_before, quarters_of, submissions_of
+from targets.models import Aggregation, Measure, Target
+from targets.selectors import ThresholdResolver
+from units.models import Level, Role, RoleAssignment, SuccessionLink, Unit
+from units.selectors import predecessors_in_force
+
+from .laggards import flag_laggards
+from .models import Attainment, LaggardFlag, PeriodComputation, Rollup, UnitScore
+from .records import Inputs, Plan, Result, Score, Summary, end_index, period_index
+from .rollups import roll_up
+from .rules import (
+    COUNT_MEASURES,
+    HISTORY_PERIODS,
+    HUNDRED,
+    ZERO,
+    Raw,
+    band_of,
+    earned,
+    gap_of,
+    judge,
+    project,
+    quantized,
+    status_of,
+)
+
+# --- The computation ------------------------------------------------------------------------------
+
+
+def period_recompute(period: Period) -> Summary:
+    """Recompute every result of `period` and swap them in; returns what changed."""
+    started, read_at = time.monotonic(), timezone.now()
+    inputs = load(period)
+    results = judge_all(inputs, combine_predecessors(inputs))
+    own = _by_unit(results)
+    scores = score_and_rank(inputs, own)
+    rollups = roll_up(inputs, own)
+    flags = flag_laggards(inputs, own)
+    summary = Summary(
+        period=period.key,
+        attainments=len(results),
+        changed=sum(1 for r in results if inputs.old_status.get((r.unit_id, r.target_id)) != r.status),
+        scores=len(scores),
+        rollups=len(rollups),
+        laggards=len(flags),
+    )
+    write(period, read_at, started, results, rollups, scores, flags, summary)
+    return summary
+
+
+def _by_unit(results: list[Result]) -> dict[int, list[Result]]:
+    """Results of units that reported themselves; those derived from predecessors stay out of
+    scores, roll-ups and flags (their predecessors are counted already)."""
+    by_unit: dict[int, list[Result]] = defaultdict(list)
+    for result in results:
+        if not result.derived:
+            by_unit[result.unit_id].append(result)
+    return by_unit
+
+
+# --- Load -----------------------------------------------------------------------------------------
+
+
+def load(period: Period) -> Inputs:
+    targets = {t.pk: t for t in Target.objects.in_force(period.year)}
+    units = {u.pk: u for u in Unit.objects.below_province()}
+    links = SuccessionLink.objects.values_list("predecessor_id", "successor_id", "weight")
+    history_periods = periods_before(period, HISTORY_PERIODS)
+    index = {p.pk: period_index(p) for p in history_periods}
+    points: dict[tuple[int, int], list[tuple[int, Decimal]]] = defaultdict(list)
+    rows = Attainment.objects.filter(period__in=history_periods, value__isnull=False, provisional=False)
+    for unit_id, target_id, period_id, value in rows.values_list("unit_id", "target_id", "period_id", "value"):
+        points[(unit_id, target_id)].append((index[period_id], value))
+    for series in points.values():
+        series.sort()
+    previous = history_periods[-1] if history_periods else None
+    previous_ranks = dict(UnitScore.objects.filter(period=previous).values_list("unit_id", "rank")) if previous else {}
+    steering: dict[str, set[int]] = defaultdict(set)
+    for user_id, path in RoleAssignment.objects.filter(role=Role.STEERING).values_list("user_id", "unit__path"):
+        steering[path].add(user_id)
+    old = Attainment.objects.filter(period=period).values_list("unit_id", "target_id", "status")
+    resolver = ThresholdResolver.load(as_of=period.locked_at or timezone.now())
+    return Inputs(
+        period=period,
+        targets=targets,
+        resolver=resolver,
+        units=units,
+        raw=load_figures(period, targets),
+        carried=predecessors_in_force(period.end, units, links),
+        history={key: [v for _i, v in series] for key, series in points.items()},
+        history_points=points,
+        previous_ranks=previous_ranks,
+        submissions=submissions_of(period) if period.kind == PeriodKind.QUARTER else None,
+        steering=steering,
+        old_status={(u, t): s for u, t, s in old},
+        plans=plan_levels(period, targets, resolver),
+    )
+
+
+def load_figures(period: Period, targets: dict[int, Target]) -> dict[tuple[int, int], Raw]:
+    """Figures of the period by (unit, target): approved ones; sent-but-unapproved as provisional.
+
+    A 6-month, 9-month or annual period adds up its quarters' counts (or takes the latest value);
+    a sum with a quarter missing is not the period's figure yet, so it is provisional.
+    """
+    quarters = quarters_of(period)
+    position = {q.pk: i for i, q in enumerate(quarters)}
+    raw: dict[tuple[int, int], Raw] = {}
+    seen: dict[tuple[int, int], int] = defaultdict(int)
+    for unit_id, period_id, status, target_id, numerator, denominator, value in figures_reported(quarters, targets):
+        if period.kind != PeriodKind.QUARTER and status != SubmissionStatus.APPROVED:
+            continue  # provisional figures are shown for a quarter only
+        target = targets[target_id]
+        item = raw.setdefault((unit_id, target_id), Raw())
+        adds = target.aggregation == Aggregation.SUM and position[period_id] > 0
+        if target.measure in COUNT_MEASURES and numerator is not None and denominator is not None:
+            if adds and item.numerator is not None:
+                item.numerator += numerator
+                item.denominator += denominator
+            else:
+                item.numerator, item.denominator = Decimal(numerator), Decimal(denominator)
+        elif value is not None:
+            summed = adds and target.measure == Measure.COUNT and item.value is not None
+            item.value = item.value + value if summed else value
+        item.provisional = item.provisional or status != SubmissionStatus.APPROVED
+        seen[(unit_id, target_id)] += 1
+    for key, item in raw.items():
+        if targets[key[1]].aggregation == Aggregation.SUM and seen[key] < len(quarters):
+            item.provisional = True
+    return raw
+
+
+# --- Combine predecessors -------------------------------------------------------------------------
+
+
+def combine_predecessors(inputs: Inputs) -> dict[tuple[int, int], Raw | None]:
+    """For units created after the period: their figure made of their predecessors' figures."""
+    combined: dict[tuple[int, int], Raw | None] = {}
+    for unit_id, parts in inputs.carried.items():
+        for plan in inputs.plans[inputs.units[unit_id].level]:
+            target_id = plan.target.pk
+            combined[(unit_id, target_id)] = _combine(
+                plan.target, [(inputs.raw.get((p, target_id)), s) for p, s in parts]
+            )
+    return combined
+
+
+def _combine(target: Target, parts: list[tuple[Raw | None, Decimal]]) -> Raw | None:
+    """A successor's figure from its predecessors' (raw, share): counts add up by share. Only
+    approved figures count; with some predecessors missing the result is provisional."""
+    given = len(parts)
+    usable = [(raw, share) for raw, share in parts if raw is not None and not raw.empty() and not raw.provisional]
+    if not usable:
+        return None
+    if target.measure in COUNT_MEASURES:
+        complete = [(r, s) for r, s in usable if r.numerator is not None and r.denominator is not None]
+        if not complete:
+            return None
+        result = Raw(sum(r.numerator * s for r, s in complete), sum(r.denominator * s for r, s in complete))
+    else:
+        values = [(r.value, s) for r, s in usable if r.value is not None]
+        if target.measure == Measure.COUNT:
+            result = Raw(value=sum(v * s for v, s in values))
+        elif target.measure == Measure.BOOLEAN:
+            result = Raw(value=min(v for v, _ in values))
+        else:
+            total = sum(s for _, s in values)
+            if not total:
+                return None
+            result = Raw(value=sum(v * s for v, s in values) / total)
+    result.provisional = len(usable) < given
+    return result
+
+
+# --- Judge ----------------------------------------------------------------------------------------
+
+
+def plan_levels(period: Period, targets: dict[int, Target], resolver: ThresholdResolver) -> dict[str, list[Plan]]:
+    """Per level, the targets it reports with this year's threshold and the projection's horizon
+    (the target's last year, whose threshold a projection is held against)."""
+    plans: dict[str, list[Plan]] = {}
+    for level in Level.values:
+        plans[level] = []
+        for target in targets.values():
+            if target.applies_to(level):
+                horizon = target.last_year or period.year
+                threshold = resolver.resolve(target.pk, level, period.year)
+                final = resolver.resolve(target.pk, level, horizon)
+                plans[level].append(Plan(target, threshold, end_index(period, horizon), final))
+    return plans
+
+
+def judge_all(inputs: Inputs, combined: dict[tuple[int, int], Raw | None]) -> list[Result]:
+    """A result for every (unit, target) the unit's level reports: units in force at the end of
+    the period judged on their own figures, later units on their predecessors' combined."""
+    day = inputs.period.end
+    actual = [(u, False) for u in inputs.units.values() if u.is_current_on(day)]
+    later = [(inputs.units[i], True) for i in inputs.carried]
+    results = []
+    for unit, derived in actual + later:
+        for plan in inputs.plans[unit.level]:
+            key = (unit.pk, plan.target.pk)
+            results.append(
+                _judge_one(inputs, plan, key, combined.get(key) if derived else inputs.raw.get(key), derived)
+            )
+    return results
+
+
+def _judge_one(inputs: Inputs, plan: Plan, key: tuple[int, int], item: Raw | None, derived: bool) -> Result:
+    target, threshold = plan.target, plan.threshold
+    value, met = judge(target, item, threshold)
+    history = inputs.history.get(key, [])
+    last = history[-1] if history else None
+    projection = None
+    if value is not None:
+        projection = project([*inputs.history_points.get(key, []), (inputs.here, value)], plan.horizon_index)
+        if projection is not None and target.measure in (Measure.RATIO, Measure.PERCENT):
+            projection = min(HUNDRED, max(ZERO, projection))
+    off_track = projection is not None and target.is_met(projection, plan.horizon_threshold) is False
+    return Result(
+        unit_id=key[0],
+        target_id=key[1],
+        numerator=item.numerator if item else None,
+        denominator=item.denominator if item else None,
+        value=quantized(value),
+        threshold=threshold,
+        met=met,
+        gap=quantized(gap_of(target, value, threshold)),
+        change=quantized(value - last) if value is not None and last is not None else None,
+        projection=quantized(projection),
+        status=status_of(target, value, threshold, met, off_track),
+        provisional=bool(item and item.provisional),
+        derived=derived,
+        off_track=off_track,
+        history=history,
+    )
+
+
+# --- Score and rank -------------------------------------------------------------------------------
+
+
+def score_and_rank(inputs: Inputs, by_unit: dict[int, list[Result]]) -> list[Score]:
+    """A score out of 100 per unit (weighted credit on the targets it is judged on), its band, and
+    its competition rank within its level (equal scores share a rank: 1, 2, 2, 4)."""
+    targets = inputs.targets
+    scores = []
+    for unit_id, rows in by_unit.items():
+        judged = [r for r in rows if r.threshold is not None]
+        weight = sum((targets[r.target_id].weight for r in judged), ZERO)
+        gained = sum(
+            (
+                targets[r.target_id].weight
+                * earned(targets[r.target_id], None if r.provisional else r.value, r.threshold)
+                for r in judged
+            ),
+            ZERO,
+        )
+        score = (HUNDRED * gained / weight).quantize(Decimal("0.01")) if weight else ZERO
+        met = sum(1 for r in judged if r.met and not r.provisional)
+        level = inputs.units[unit_id].level
+        scores.append(Score(unit_id, level, score, band_of(score), met, len(judged)))
+    by_level: dict[str, list[Score]] = defaultdict(list)
+    for item in scores:
+        by_level[item.level].append(item)
+    for items in by_level.values():
+        items.sort(key=lambda s: (-s.score, inputs.units[s.unit_id].path))
+        for position, item in enumerate(items, start=1):
+            tied = position > 1 and items[position - 2].score == item.score
+            item.rank = items[position - 2].rank if tied else position
+            item.rank_of = len(items)
+            before = inputs.previous_ranks.get(item.unit_id)
+            item.movement = before - item.rank if before else None
+    return scores
+
+
+# --- Write ----------------------------------------------------------------------------------------
+
+RESULT_FIELDS = (
+    "unit_id", "target_id", "numerator", "denominator", "value", "threshold", "met", "gap", "change",
+    "projection", "status", "provisional", "derived",
+)  # fmt: skip
+SCORE_FIELDS = ("unit_id", "level", "score", "band", "rank", "rank_of", "movement", "targets_met", "targets_total")
+ROLLUP_FIELDS = (
+    "target_id", "area_id", "scope", "scope_key", "numerator", "denominator", "value", "threshold", "met",
+    "units_total", "units_reporting", "units_met",
+)  # fmt: skip
+
+
+def write(period, read_at, started, results, rollups, scores, flags, summary: Summary) -> None:
+    """Swap the period's rows for the new ones in one transaction, under a lock on the period."""
+    PeriodComputation.objects.get_or_create(period=period)
+    with transaction.atomic():
+        # One swap at a time per period; a second run waits and then replaces the first's rows.
+        computation = PeriodComputation.objects.select_for_update().get(period=period)
+        _delete_results(period)
+        _insert(Attainment, period, RESULT_FIELDS, results)
+        _insert(Rollup, period, ROLLUP_FIELDS, rollups)
+        _insert(UnitScore, period, SCORE_FIELDS, scores)
+        bulk_insert(
+            LaggardFlag,
+            ("period_id", "unit_id", "reasons", "severity"),
+            [(period.pk, f.unit_id, json.dumps(f.reasons), len(f.reasons)) for f in flags],
+        )
+        flag_ids = dict(LaggardFlag.objects.filter(period=period).values_list("unit_id", "pk"))
+        bulk_insert(
+            LaggardFlag.responsible.through,
+            ("laggardflag_id", "user_id"),
+            [(flag_ids[f.unit_id], user_id) for f in flags for user_id in sorted(f.responsible)],
+        )
+        summary.seconds = time.monotonic() - started
+        # Figures approved while this run was reading stay pending: the period remains stale.
+        outdated_meanwhile = computation.stale_since is not None and computation.stale_since > read_at
+        computation.stale = outdated_meanwhile
+        computation.stale_since = computation.stale_since if outdated_meanwhile else None
+        computation.computed_at = timezone.now()
+        computation.duration_ms = int(summary.seconds * 1000)
+        computation.rows = len(results)
+        computation.save()
+
+
+def _delete_results(period: Period) -> None:
+    """The period's previous results, in one statement a table (the ORM would collect ids first)."""
+    quote = connection.ops.quote_name
+    through = LaggardFlag.responsible.through._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {quote(through.db_table)} WHERE {quote(through.get_field('laggardflag').column)} IN "  # noqa: S608
+            f"(SELECT id FROM {quote(LaggardFlag._meta.db_table)} WHERE period_id = %s)",
+            [period.pk],
+        )
+        for model in (Attainment, Rollup, UnitScore, LaggardFlag):
+            cursor.execute(f"DELETE FROM {quote(model._meta.db_table)} WHERE period_id = %s", [period.pk])  # noqa: S608
+
+
+def _insert(model, period: Period, fields: tuple[str, ...], items: list) -> None:
+    bulk_insert(model, ("period_id", *fields), [(period.pk, *(getattr(i, f) for f in fields)) for i in items])

@@ -1,0 +1,221 @@
+"""What the attainment engine computes per period, read directly by the dashboards.
+
+Every table here is derived: the engine rebuilds a period's rows from the approved figures, so
+nothing in them is ever typed by a person.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext_lazy as _
+
+from targets.models import Area, Target
+from units.models import Level
+
+
+class Status(models.TextChoices):
+    MET = "met", _("Met")
+    AT_RISK = "at_risk", _("At risk")
+    BEHIND = "behind", _("Behind")
+    NO_DATA = "no_data", _("No data")
+
+
+class Attainment(models.Model):
+    """One unit's result on one target in one period."""
+
+    period = models.ForeignKey("reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey("units.Unit", verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="+")
+    numerator = models.DecimalField(_("numerator"), max_digits=20, decimal_places=4, null=True)
+    denominator = models.DecimalField(_("denominator"), max_digits=20, decimal_places=4, null=True)
+    value = models.DecimalField(_("value"), max_digits=12, decimal_places=4, null=True)
+    threshold = models.DecimalField(_("threshold"), max_digits=12, decimal_places=2, null=True)
+    met = models.BooleanField(_("met"), null=True)
+    gap = models.DecimalField(
+        _("gap"), max_digits=12, decimal_places=4, null=True, help_text=_("Ahead (+) or behind (-).")
+    )
+    change = models.DecimalField(_("change since the previous period"), max_digits=12, decimal_places=4, null=True)
+    projection = models.DecimalField(_("projection for 2025"), max_digits=12, decimal_places=4, null=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    provisional = models.BooleanField(_("provisional"), default=False, help_text=_("Sent but not yet approved."))
+    derived = models.BooleanField(_("from predecessors"), default=False)
+
+    class Meta:
+        verbose_name = _("attainment")
+        verbose_name_plural = _("attainments")
+        constraints = [models.UniqueConstraint(fields=["period", "unit", "target"], name="attainment_unique")]
+        indexes = [models.Index(fields=["period", "target", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} · {self.target_id} · {self.status}"
+
+
+class ScopeKind(models.TextChoices):
+    PROVINCE = "province", _("Whole province")
+    LEVEL = "level", _("Level")
+    KIND = "kind", _("Unit kind")
+    DISTRICT = "district", _("District with its communes")
+
+
+class Rollup(models.Model):
+    """A target rolled up over a group of units: the ratio of sums, and how many units meet it.
+
+    A row with an area and no target rolls up a reform area: its value is the share of the
+    group's results on the area's targets that are met, and its counts are of results, not units.
+    """
+
+    period = models.ForeignKey("reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(
+        Target, verbose_name=_("target"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    area = models.ForeignKey(
+        Area, verbose_name=_("reform area"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    scope = models.CharField(_("scope"), max_length=10, choices=ScopeKind.choices)
+    scope_key = models.CharField(_("scope key"), max_length=30, help_text=_("Level, unit kind or district code."))
+    numerator = models.DecimalField(_("numerator"), max_digits=24, decimal_places=4, null=True)
+    denominator = models.DecimalField(_("denominator"), max_digits=24, decimal_places=4, null=True)
+    value = models.DecimalField(_("value"), max_digits=12, decimal_places=4, null=True)
+    threshold = models.DecimalField(_("threshold"), max_digits=12, decimal_places=2, null=True)
+    met = models.BooleanField(_("met"), null=True)
+    units_total = models.PositiveIntegerField(_("units"))
+    units_reporting = models.PositiveIntegerField(_("units with data"))
+    units_met = models.PositiveIntegerField(_("units meeting the threshold"))
+
+    class Meta:
+        verbose_name = _("roll-up")
+        verbose_name_plural = _("roll-ups")
+        constraints = [
+            models.UniqueConstraint(fields=["period", "target", "scope", "scope_key"], name="rollup_unique"),
+            models.UniqueConstraint(
+                fields=["period", "area", "scope", "scope_key"],
+                condition=Q(target__isnull=True),
+                name="rollup_area_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(target__isnull=False, area__isnull=True) | Q(target__isnull=True, area__isnull=False),
+                name="rollup_target_or_area",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_id or self.area_id} · {self.scope} {self.scope_key}: {self.value}"
+
+
+class Band(models.TextChoices):
+    GOOD = "good", _("Good")
+    FAIR = "fair", _("Fair")
+    AVERAGE = "average", _("Average")
+    WEAK = "weak", _("Weak")
+
+
+class UnitScore(models.Model):
+    """A unit's score out of 100 for a period, its band and rank among units of its level."""
+
+    period = models.ForeignKey("reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey("units.Unit", verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+")
+    level = models.CharField(_("level"), max_length=20, choices=Level.choices)
+    score = models.DecimalField(_("score"), max_digits=6, decimal_places=2)
+    band = models.CharField(_("band"), max_length=10, choices=Band.choices)
+    rank = models.PositiveIntegerField(_("rank"))
+    rank_of = models.PositiveIntegerField(_("ranked units"))
+    movement = models.IntegerField(_("movement"), null=True, help_text=_("Places gained (+) or lost (-)."))
+    targets_met = models.PositiveSmallIntegerField(_("targets met"))
+    targets_total = models.PositiveSmallIntegerField(_("targets"))
+
+    class Meta:
+        verbose_name = _("unit score")
+        verbose_name_plural = _("unit scores")
+        ordering = ["level", "rank"]
+        constraints = [models.UniqueConstraint(fields=["period", "unit"], name="unit_score_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id}: {self.score} ({self.rank}/{self.rank_of})"
+
+
+class LaggardReason(models.TextChoices):
+    """Why a unit is flagged. A flag stores each reason as {"code": ..., details}; `describe`
+    words it for a reader, so a code and its wording never live apart."""
+
+    MISSED = "missed", _("Misses thresholds")
+    MISSING = "missing", _("No report sent")
+    LATE = "late", _("Report sent late")
+    RETURNED = "returned", _("Report returned repeatedly")
+    DECLINING = "declining", _("Worse two periods running")
+    OFF_TRACK = "off_track", _("Off track for the programme's target")
+    DATA_QUALITY = "data_quality", _("Figures to check")
+
+    @classmethod
+    def describe(cls, reason: dict) -> str:
+        """One reason in words, with its targets and counts: "misses 3 thresholds (TTHC-01, ...)"."""
+        code = reason["code"]
+        targets = ", ".join(reason.get("targets", []))
+        if code == cls.MISSED:
+            message = _gettext("misses %(count)d thresholds (%(targets)s)")
+            return message % {"count": reason["count"], "targets": targets}
+        if code == cls.MISSING:
+            return _gettext("no report sent")
+        if code == cls.LATE:
+            return _gettext("report sent late")
+        if code == cls.RETURNED:
+            return _gettext("report returned %d times") % reason["count"]
+        if code == cls.DECLINING:
+            return _gettext("worse two periods running on %s") % targets
+        if code == cls.OFF_TRACK:
+            return _gettext("off track for 2025 on %s") % targets
+        if code == cls.DATA_QUALITY:
+            return _gettext("figures to check (far from its history or its peers) on %s") % targets
+        return code  # a reason written by a later version: shown as its code rather than hidden
+
+    @classmethod
+    def describe_all(cls, reasons: list[dict]) -> str:
+        return "; ".join(cls.describe(r) for r in reasons)
+
+
+class LaggardFlag(models.Model):
+    """A unit flagged as lagging (đơn vị chậm tiến độ) in a period, with its reasons."""
+
+    period = models.ForeignKey("reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey("units.Unit", verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+")
+    reasons = models.JSONField(_("reasons"), default=list, help_text=_("Each reason with its code and details."))
+    severity = models.PositiveSmallIntegerField(_("severity"), default=0)
+    responsible = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("responsible steering members"), related_name="+", blank=True
+    )
+
+    class Meta:
+        verbose_name = _("laggard flag")
+        verbose_name_plural = _("laggard flags")
+        ordering = ["-severity"]
+        constraints = [models.UniqueConstraint(fields=["period", "unit"], name="laggard_flag_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id}: {', '.join(r['code'] for r in self.reasons)}"
+
+    @property
+    def reason_text(self) -> str:
+        return LaggardReason.describe_all(self.reasons)
+
+
+class PeriodComputation(models.Model):
+    """Whether a period's results are fresh: approvals mark it stale, the engine marks it fresh."""
+
+    period = models.OneToOneField(
+        "reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="computation"
+    )
+    stale = models.BooleanField(_("stale"), default=True)
+    stale_since = models.DateTimeField(_("stale since"), null=True, blank=True)
+    computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+
+    class Meta:
+        verbose_name = _("period computation")
+        verbose_name_plural = _("period computations")
+        indexes = [models.Index(fields=["stale"])]
+
+    def __str__(self) -> str:
+        return f"{self.period_id}: {'stale' if self.stale else 'fresh'}"

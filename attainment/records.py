@@ -1,0 +1,125 @@
+"""The typed records the engine's steps pass to each other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from reports.models import Period, PeriodKind
+from targets.models import Target
+from targets.selectors import ThresholdResolver
+from units.models import Unit
+
+from .rules import Raw
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What depends only on (level, target): this year's threshold and the projection's horizon."""
+
+    target: Target
+    threshold: Decimal | None
+    horizon_index: int
+    horizon_threshold: Decimal | None
+
+
+@dataclass(slots=True)
+class Result:
+    """One unit's result on one target (written to `Attainment` as a plain row)."""
+
+    unit_id: int
+    target_id: int
+    numerator: Decimal | None
+    denominator: Decimal | None
+    value: Decimal | None
+    threshold: Decimal | None
+    met: bool | None
+    gap: Decimal | None
+    change: Decimal | None
+    projection: Decimal | None
+    status: str
+    provisional: bool
+    derived: bool
+    off_track: bool
+    history: list[Decimal]  # the unit's earlier values on the target, oldest first
+
+
+@dataclass(slots=True)
+class Score:
+    unit_id: int
+    level: str
+    score: Decimal
+    band: str
+    targets_met: int
+    targets_total: int
+    rank: int = 0
+    rank_of: int = 0
+    movement: int | None = None
+
+
+@dataclass(slots=True)
+class Group:
+    """A roll-up row: one target, or one reform area, over a group of units."""
+
+    scope: str
+    scope_key: str
+    target_id: int | None = None
+    area_id: int | None = None
+    numerator: Decimal | None = None
+    denominator: Decimal | None = None
+    value: Decimal | None = None
+    threshold: Decimal | None = None
+    met: bool | None = None
+    units_total: int = 0
+    units_reporting: int = 0
+    units_met: int = 0
+
+
+@dataclass(slots=True)
+class Flag:
+    unit_id: int
+    reasons: list[dict]
+    responsible: set[int]
+
+
+@dataclass
+class Inputs:
+    """Everything a period's computation reads, loaded once."""
+
+    period: Period
+    targets: dict[int, Target]
+    resolver: ThresholdResolver
+    units: dict[int, Unit]
+    raw: dict[tuple[int, int], Raw]
+    carried: dict[int, list[tuple[int, Decimal]]]  # successor -> (predecessor in force, share)
+    history: dict[tuple[int, int], list[Decimal]]
+    history_points: dict[tuple[int, int], list[tuple[int, Decimal]]]
+    previous_ranks: dict[int, int]
+    submissions: dict[int, dict] | None  # reporting reasons belong to quarters only
+    steering: dict[str, set[int]]  # unit path -> steering members responsible for it
+    old_status: dict[tuple[int, int], str]
+    plans: dict[str, list[Plan]]  # by level: the targets it reports
+
+    @property
+    def here(self) -> int:
+        return period_index(self.period)
+
+
+@dataclass
+class Summary:
+    period: str
+    attainments: int = 0
+    changed: int = 0
+    scores: int = 0
+    laggards: int = 0
+    rollups: int = 0
+    seconds: float = 0.0
+
+
+def period_index(period: Period) -> int:
+    return period.year * 4 + (period.quarter or 4) if period.kind == PeriodKind.QUARTER else period.year
+
+
+def end_index(period: Period, year: int) -> int:
+    """The index of the last period of the same kind in `year` (the horizon of projections)."""
+    return year * 4 + 4 if period.kind == PeriodKind.QUARTER else year

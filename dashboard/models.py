@@ -1,0 +1,36 @@
+"""The dashboard's own records: quarterly report builds requested by readers."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from reports.models import Period, private_storage
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Being built")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class ReportExport(models.Model):
+    """The quarterly report workbook, built by a worker; the page follows its progress."""
+
+    period = models.ForeignKey(Period, verbose_name=_("period"), on_delete=models.CASCADE, related_name="exports")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT)
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    status = models.CharField(_("status"), max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    file = models.FileField(_("file"), storage=private_storage, upload_to="exports/%Y/%m/", blank=True, max_length=255)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("report export")
+        verbose_name_plural = _("report exports")
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.period} · {self.get_status_display()}"

@@ -1,0 +1,50 @@
+"""Quarterly report exports: requested on a page, built by a worker, followed by the page."""
+
+from __future__ import annotations
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from cchc_portal.tasks import enqueue
+from reports.models import Period
+from units.models import User
+
+from .models import ExportStatus, ReportExport
+from .quarterly import quarterly_report
+
+
+def export_request(*, period: Period, by: User) -> ReportExport:
+    """Record the request and hand it to a worker once it is committed."""
+    from .tasks import build_quarterly_report  # the task module imports this one
+
+    export = ReportExport.objects.create(period=period, requested_by=by)
+
+    def hand_over() -> None:
+        # A broker failure: say so on the page instead of letting it wait forever.
+        if not enqueue(build_quarterly_report, export.pk):
+            ReportExport.objects.filter(pk=export.pk, status=ExportStatus.PENDING).update(status=ExportStatus.FAILED)
+
+    transaction.on_commit(hand_over)
+    return export
+
+
+def export_build(export_id: int) -> str:
+    """Build (or rebuild, if the message came twice) the workbook of an export."""
+    export = ReportExport.objects.select_related("period").get(pk=export_id)
+    if export.status == ExportStatus.DONE:
+        return export.file.name
+    ReportExport.objects.filter(pk=export.pk).update(status=ExportStatus.RUNNING, progress=0)
+
+    def progress(percent: int) -> None:
+        ReportExport.objects.filter(pk=export.pk).update(progress=percent)
+
+    try:
+        content = quarterly_report(export.period, progress)
+    except Exception:
+        ReportExport.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED)
+        raise
+    export.file.save(f"bao-cao-cchc-{export.period.key}.xlsx", ContentFile(content), save=False)
+    export.status, export.progress, export.finished_at = ExportStatus.DONE, 100, timezone.now()
+    export.save(update_fields=["file", "status", "progress", "finished_at"])
+    return export.file.name

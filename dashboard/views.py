@@ -1,0 +1,261 @@
+"""The Steering Committee's pages: overview, heatmap, ranking, laggards, unit trends.
+
+Every table page also downloads as .xlsx (?format=xlsx) with the same rows.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from openpyxl import Workbook
+
+from attainment.models import Status
+from attainment.rules import status_of
+from cchc_portal.xlsx import XLSX_CONTENT_TYPE, workbook_bytes, write_table
+from reports.models import Period
+from targets.models import Area, Target
+from units.access import province_reader_required, unit_for_user
+from units.models import Level, Unit
+
+from .models import ExportStatus, ReportExport
+from .selectors import (
+    HeatmapFilters,
+    dashboard_period,
+    heatmap,
+    laggards_by_member,
+    overview,
+    periods_for_choice,
+    ranking,
+    target_view,
+    unit_trend,
+)
+from .services import export_request
+
+
+def dashboard_access(view):
+    """The province-wide pages: read by the secretariat and the Steering Committee."""
+    return province_reader_required(require_GET(view))
+
+
+def _period(request) -> Period:
+    period = dashboard_period(request.GET.get("period"))
+    if period is None:
+        raise Http404
+    return period
+
+
+def _xlsx(name: str, headers: list[str], rows: list[list]) -> HttpResponse:
+    workbook = Workbook()
+    write_table(workbook.active, headers, rows)
+    response = HttpResponse(workbook_bytes(workbook), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
+
+
+def _context(request, period: Period, **extra) -> dict:
+    return {"period": period, "periods": periods_for_choice(), "query": request.GET, **extra}
+
+
+@dashboard_access
+def overview_page(request):
+    period = _period(request)
+    data = overview(period)
+    if request.GET.get("format") == "xlsx":
+        rows = [
+            [area.name, line.target.code, line.target.title, _value(line.rollup), _threshold(line.rollup),
+             line.rollup.units_met if line.rollup else None, line.rollup.units_total if line.rollup else None]
+            for area, _r, lines in data["areas"] for line in lines
+        ]  # fmt: skip
+        headers = [_("Reform area"), _("Code"), _("Target"), _("Province"), _("Threshold"), _("Units met"), _("Units")]
+        return _xlsx(f"tong-quan-{period.key}", headers, rows)
+    chart = [
+        {
+            "code": line.target.code,
+            "title": line.target.title,
+            "value": _value(line.rollup),
+            "threshold": _threshold(line.rollup),
+            "status": rollup_status(line.target, line.rollup),
+        }
+        for _area, _r, lines in data["areas"]
+        for line in lines
+    ]
+    return render(request, "dashboard/overview.html", _context(request, period, chart=chart, **data))
+
+
+def rollup_status(target, rollup) -> str:
+    """The colour of a province-wide bar: the same rule as a unit's status."""
+    if rollup is None:
+        return Status.NO_DATA
+    return status_of(target, rollup.value, rollup.threshold, rollup.met)
+
+
+def _num(value):
+    return float(value) if value is not None else None
+
+
+def _value(rollup):
+    return float(rollup.value) if rollup and rollup.value is not None else None
+
+
+def _threshold(rollup):
+    return float(rollup.threshold) if rollup and rollup.threshold is not None else None
+
+
+@dashboard_access
+def heatmap_page(request):
+    period = _period(request)
+    filters = HeatmapFilters(
+        level=request.GET.get("level", "") if request.GET.get("level") in Level.values else "",
+        area=request.GET.get("area", "")[:20],
+        district=request.GET.get("district", "")[:20],
+        pilot=request.GET.get("pilot") == "on",
+        mine=request.GET.get("mine") == "on",
+    )
+    data = heatmap(period, filters, request.user)
+    if request.GET.get("format") == "xlsx":
+        headers = [_("Unit code"), _("Unit")] + [t.code for t in data["targets"]]
+        rows = [[u.code, u.name] + [_cell(c) for c in cells] for u, cells in data["rows"]]
+        headers.append(_("Note"))
+        for row, (_unit, cells) in zip(rows, data["rows"], strict=True):
+            row.append(_("* sent, not yet approved") if any(c and c.provisional for c in cells) else "")
+        return _xlsx(f"ban-do-nhiet-{period.key}", headers, rows)
+    districts = Unit.objects.current_on(period.end).at_level(Level.DISTRICT).order_by("name")
+    areas = Area.objects.all()
+    # Links are built once here, not reversed for each of the thousands of cells.
+    report_base = reverse("reports:submission", args=[period.key, "0"])[:-2]
+    unit_base = reverse("dashboard:unit", args=["0"])[:-2]
+    context = _context(
+        request, period, filters=filters, districts=districts, levels=Level.choices,
+        report_base=report_base, unit_base=unit_base, areas=areas, **data,
+    )  # fmt: skip
+    return render(request, "dashboard/heatmap.html", context)
+
+
+def _cell(attainment):
+    """A number in the workbook (a float, so Excel shows it the reader's way); text for no data."""
+    if attainment is None or attainment.value is None:
+        return str(Status.NO_DATA.label) if attainment is not None else ""
+    return float(attainment.value)
+
+
+@dashboard_access
+def ranking_page(request):
+    period = _period(request)
+    level = request.GET.get("level") if request.GET.get("level") in Level.values else Level.DISTRICT
+    scores = ranking(period, level)
+    if request.GET.get("format") == "xlsx":
+        headers = [_("Rank"), _("Unit code"), _("Unit"), _("Score"), _("Band"), _("Movement"), _("Targets met")]
+        rows = [
+            [
+                s.rank,
+                s.unit.code,
+                s.unit.name,
+                s.score,
+                s.get_band_display(),
+                s.movement,
+                f"{s.targets_met}/{s.targets_total}",
+            ]
+            for s in scores
+        ]
+        return _xlsx(f"xep-hang-{period.key}-{level}", headers, rows)
+    context = _context(request, period, scores=scores, level=level, levels=Level.choices[1:])
+    return render(request, "dashboard/ranking.html", context)
+
+
+@dashboard_access
+def laggards_page(request):
+    period = _period(request)
+    groups = laggards_by_member(period, first=request.user)
+    if request.GET.get("format") == "xlsx":
+        headers = [_("Responsible member"), _("Unit code"), _("Unit"), _("Reasons")]
+        rows = [
+            [
+                member.get_full_name() if member else _("No member assigned"),
+                f.unit.code,
+                f.unit.name,
+                f.reason_text,
+            ]
+            for member, flags in groups
+            for f in flags
+        ]
+        return _xlsx(f"don-vi-cham-tien-do-{period.key}", headers, rows)
+    described = [(member, [(f, f.reason_text) for f in flags]) for member, flags in groups]
+    return render(request, "dashboard/laggards.html", _context(request, period, groups=described))
+
+
+@login_required
+@require_GET
+def unit_page(request, code: str):
+    unit = unit_for_user(request.user, code)
+    data = unit_trend(unit)
+    if request.GET.get("format") == "xlsx":
+        headers = [_("Target"), _("Period"), _("Value"), _("Threshold"), _("Projection for 2025"), _("Status")]
+        rows = [
+            [
+                item["target"].code,
+                p.period.label,
+                _num(p.value),
+                _num(p.threshold),
+                _num(p.projection),
+                p.get_status_display(),
+            ]
+            for item in data["series"]
+            for p in item["points"]
+        ]
+        return _xlsx(f"ket-qua-{unit.code}", headers, rows)
+    chart = [
+        {
+            "code": item["target"].code,
+            "labels": [p.period.label for p in item["points"]],
+            "values": [float(p.value) if p.value is not None else None for p in item["points"]],
+            "thresholds": [float(p.threshold) if p.threshold is not None else None for p in item["points"]],
+        }
+        for item in data["series"]
+    ]
+    return render(request, "dashboard/unit.html", {"unit": unit, "chart": chart, **data})
+
+
+@dashboard_access
+def target_page(request, code: str):
+    period = _period(request)
+    target = get_object_or_404(Target.objects.select_related("area"), code=code)
+    data = target_view(target, period)
+    if request.GET.get("format") == "xlsx":
+        headers = [_("Unit code"), _("Unit"), _("Value"), _("Threshold"), _("Gap")]
+        rows = [[r.unit.code, r.unit.name, r.value, r.threshold, r.gap] for r in data["missing"]]
+        return _xlsx(f"{target.code}-{period.key}", headers, rows)
+    chart = {
+        "buckets": data["buckets"],
+        "labels": [f"{i * 10}–{i * 10 + 10}%" for i in range(10)],
+        "trend": [{"period": r.period.label, "value": _value(r), "threshold": _threshold(r)} for r in data["trend"]],
+    }
+    context = _context(request, period, target=target, chart=chart, **data)
+    return render(request, "dashboard/target.html", context)
+
+
+@dashboard_access
+def report_page(request, pk: int):
+    """The quarterly report's progress, until the file is ready (htmx polls the status part)."""
+    export = get_object_or_404(ReportExport.objects.select_related("period"), pk=pk)
+    template = "dashboard/_export_status.html" if request.htmx else "dashboard/export.html"
+    return render(request, template, {"export": export})
+
+
+@province_reader_required
+@require_POST
+def report_request(request):
+    period = dashboard_period(request.POST.get("period", ""))
+    if period is None:
+        raise Http404
+    export = export_request(period=period, by=request.user)
+    return redirect("dashboard:report", pk=export.pk)
+
+
+@dashboard_access
+def report_download(request, pk: int):
+    export = get_object_or_404(ReportExport, pk=pk, status=ExportStatus.DONE)
+    return FileResponse(export.file.open("rb"), as_attachment=True, filename=f"bao-cao-cchc-{export.period.key}.xlsx")
