@@ -1,4 +1,4 @@
-"""Reads about units shared by views, services and later the attainment engine."""
+"""Reads about units shared by views, services and the attainment engine."""
 
 from __future__ import annotations
 
@@ -8,31 +8,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet
-from django.db.models.expressions import RawSQL
 
 from .models import RoleAssignment, SuccessionLink, Unit
-
-# One recursive query walks the succession graph in either direction; UNION stops on cycles.
-_CHAIN_SQL = """
-WITH RECURSIVE chain(unit_id) AS (
-    SELECT {next} FROM units_successionlink WHERE {this} = %s
-    UNION
-    SELECT l.{next} FROM units_successionlink l JOIN chain c ON l.{this} = c.unit_id
-)
-SELECT unit_id FROM chain
-"""
-
-
-def unit_predecessors(unit: Unit) -> QuerySet[Unit]:
-    """Every unit that was merged, split or renamed into `unit`, however many steps back."""
-    sql = _CHAIN_SQL.format(this="successor_id", next="predecessor_id")
-    return Unit.objects.filter(id__in=RawSQL(sql, [unit.pk]))  # noqa: S611 - constant SQL, bound parameter
-
-
-def unit_successors(unit: Unit) -> QuerySet[Unit]:
-    """Every unit that took over from `unit`, however many steps forward."""
-    sql = _CHAIN_SQL.format(this="predecessor_id", next="successor_id")
-    return Unit.objects.filter(id__in=RawSQL(sql, [unit.pk]))  # noqa: S611 - constant SQL, bound parameter
 
 
 def predecessors_in_force(

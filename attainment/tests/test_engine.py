@@ -269,6 +269,50 @@ def test_laggard_data_quality_outlier_among_peers(tree, work_records, period):
     assert "data_quality" not in reasons(period, communes[0])
 
 
+def test_missing_two_thresholds_is_not_a_laggard_but_three_is_at_the_default(
+    tree, catalogue, district_a, district_b, period, settings
+):
+    assert settings.LAGGARD_MIN_MISSED == 3  # the shipped default is what this test holds
+    # Nghi Lộc misses TTHC-08 (50% < 80) and TTHC-09 (50 < 90) but cuts 20% of its units (>= 10).
+    report(district_a, period, TTHC_08=(50, 100), TTHC_09=50, TCBM_02=(80, 100))
+    # Diễn Châu misses all three: 50%, 50 and a 1% cut.
+    report(district_b, period, TTHC_08=(50, 100), TTHC_09=50, TCBM_02=(99, 100))
+    period_recompute(period)
+    assert "missed" not in reasons(period, district_a)
+    flag = LaggardFlag.objects.get(period=period, unit=district_b)
+    assert {"code": "missed", "targets": ["TCBM-02", "TTHC-08", "TTHC-09"], "count": 3} in flag.reasons
+
+
+def test_returned_once_is_no_reason_but_twice_is(tree, work_records, district_a, district_b, period):
+    report(district_a, period, CQS_05=(99, 100))
+    report(district_b, period, CQS_05=(99, 100))
+    Submission.objects.filter(unit=district_a).update(times_returned=1)
+    Submission.objects.filter(unit=district_b).update(times_returned=2)
+    period_recompute(period)
+    assert reasons(period, district_a) == []
+    assert reasons(period, district_b) == ["returned"]
+    flag = LaggardFlag.objects.get(period=period, unit=district_b)
+    assert flag.reasons == [{"code": "returned", "count": 2}]
+
+
+@pytest.mark.parametrize(
+    ("series", "flagged"),
+    [
+        ((95, 95, 91), False),  # worse one period only
+        ((97, 95, 95), False),  # worse, then steady
+        ((95, 93, 91), True),  # worse two periods running
+        ((950, 945, 940), False),  # 0,5 point each time: the noise of reporting, not a decline
+        ((950, 944, 938), True),  # 0,6 point each time
+    ],
+)
+def test_declining_means_worse_two_periods_running(tree, work_records, district_a, series, flagged):
+    for key, numerator in zip(("2024-Q3", "2024-Q4", "2025-Q1"), series, strict=True):
+        period = period_create(key=key)
+        report(district_a, period, CQS_05=(numerator, 1000 if numerator > 100 else 100))
+        period_recompute(period)
+    assert ("declining" in reasons(period, district_a)) is flagged
+
+
 def test_laggard_names_the_steering_members_responsible(tree, work_records, district_a, commune_a1, steering, period):
     chair = RoleAssignmentFactory(role=Role.STEERING, unit=tree).user  # responsible for the whole province
     period_recompute(period)  # nobody reported: every unit is flagged

@@ -245,3 +245,31 @@ def test_unit_page_downloads_as_xlsx(results, login, reporter_a):
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:3] == ("Chỉ tiêu", "Kỳ báo cáo", "Giá trị")
     assert ("TTHC-08", "Quý I/2025", 61.7) in [r[:3] for r in rows]
+
+
+def test_chart_and_heatmap_colour_a_result_by_the_one_status_rule(
+    catalogue, period, district_a, reporter_a, secretariat, steering, login
+):
+    from reports.services import (
+        FigureInput,
+        submission_approve,
+        submission_for,
+        submission_save_figures,
+        submission_submit,
+    )
+
+    figures = {
+        "TTHC-08": FigureInput(810, 1000),  # 81% against 80: met, within 2 points of the line
+        "TTHC-09": FigureInput(value=Decimal("95")),  # 95 against 90: met with room
+        "TCBM-02": FigureInput(95, 100),  # a 5% cut against 10%: behind
+    }
+    submission = submission_for(unit=district_a, period=period, by=reporter_a)
+    submission_save_figures(submission=submission, figures=figures, by=reporter_a)
+    submission_approve(submission=submission_submit(submission=submission, by=reporter_a), by=secretariat)
+    period_recompute(period)
+    client = login(steering)
+    chart = {bar["code"]: bar["status"] for bar in client.get("/dashboard/", {"period": "2025-Q1"}).context["chart"]}
+    assert chart == {"TTHC-08": "at_risk", "TTHC-09": "met", "TCBM-02": "behind"}
+    heatmap = client.get("/dashboard/heatmap/", {"period": "2025-Q1", "level": "district"}).context
+    cells = dict(heatmap["rows"])[district_a]
+    assert {t.code: c.status for t, c in zip(heatmap["targets"], cells, strict=True)} == chart

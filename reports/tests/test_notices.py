@@ -1,12 +1,14 @@
 import datetime as dt
+from smtplib import SMTPServerDisconnected
 
 import pytest
+from celery.exceptions import Retry
 from django.core import mail
 
-from reports.models import Reminder, ReminderKind
+from reports.models import EventAction, Reminder, ReminderKind, SubmissionStatus
 from reports.notices import reminders_send
 from reports.services import submission_approve, submission_return
-from reports.tasks import send_reminders
+from reports.tasks import notify_reviewed, send_reminders
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +66,44 @@ def test_overdue_reminder_once_after_the_deadline(catalogue, period, district_a,
     assert all("đã quá hạn" in m.subject for m in mail.outbox[2:])
     assert reminders_send(period.deadline + dt.timedelta(days=2)) == 0
     assert len(mail.outbox) == 4
+
+
+class MailServerDown:
+    """An e-mail backend whose server refuses every connection, counting the attempts."""
+
+    attempts = 0
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        type(self).attempts += 1
+        raise SMTPServerDisconnected("Connection unexpectedly closed")
+
+
+def test_a_mail_server_that_is_down_never_fails_an_approval(
+    submitted_a, secretariat, emails, login, settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = f"{__name__}.MailServerDown"
+    MailServerDown.attempts = 0
+    client = login(secretariat)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/reports/2025-Q1/429/approve/", {"version": submitted_a.version})
+    assert response.status_code == 302
+    submitted_a.refresh_from_db()
+    assert submitted_a.status == SubmissionStatus.APPROVED
+    assert submitted_a.events.filter(action=EventAction.APPROVED, by=secretariat).count() == 1
+    assert MailServerDown.attempts == 1  # the notice was tried, after the approval was committed
+    assert client.get("/reports/2025-Q1/429/").status_code == 200
+
+
+def test_the_notice_is_sent_once_the_mail_server_is_back(submitted_a, secretariat, emails, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.MailServerDown"
+    submission_approve(submission=submitted_a, by=secretariat)
+    # The worker schedules another try, with back-off, instead of dropping the notice.
+    with pytest.raises(Retry):
+        notify_reviewed.apply(args=[submitted_a.pk])
+    assert mail.outbox == []
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert notify_reviewed.apply(args=[submitted_a.pk]).get() == 1
+    assert mail.outbox[0].subject == "[CCHC] Báo cáo Quý I/2025 của Huyện Nghi Lộc đã được duyệt"

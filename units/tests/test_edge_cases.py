@@ -1,5 +1,8 @@
+from urllib.parse import unquote
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import Resolver404, resolve
 
 from units.services import unit_save
 from units.tests.factories import SuccessionEventFactory
@@ -34,6 +37,13 @@ def test_succession_events_cannot_be_deleted_in_the_admin(tree, client, django_u
     assert type(event).objects.filter(pk=event.pk).exists()
 
 
-@pytest.mark.parametrize("url", ["/units/%00/", "/targets/%00/"])
+@pytest.mark.parametrize(
+    "url",
+    ["/units/%00/", "/targets/%00/", "/dashboard/units/%00/", "/reports/2025-Q1/%00/", "/reports/2025-Q%00/429/"],
+)
 def test_nul_bytes_in_urls_are_404(tree, client, reporter_a, login, url):
+    # Refused by the URL's converter, before any view or query sees the byte (PostgreSQL would
+    # refuse a NUL in a query with an error, SQLite would quietly find nothing).
+    with pytest.raises(Resolver404):
+        resolve(unquote(url))
     assert login(reporter_a).get(url).status_code == 404

@@ -13,7 +13,7 @@ from targets.models import Target, Threshold
 from targets.services import threshold_set
 from units.demo import DEMO_PASSWORD, DEMO_USERS
 from units.models import Kind, Level, Role, SuccessionEvent, SuccessionLink, Unit, User
-from units.selectors import unit_successors
+from units.selectors import unit_succession_history
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def test_seed_demo_builds_the_demo_and_prints_the_logins(capsys, client):
     assert communes.count() == 460
     assert Unit.objects.filter(is_pilot=True).count() == 7
     planning = Unit.objects.get(name="Sở Kế hoạch và Đầu tư")
-    assert [u.name for u in unit_successors(planning)] == ["Sở Tài chính"]
+    assert [x.successor.name for x in unit_succession_history(planning)] == ["Sở Tài chính"]
     assert planning.valid_to == dt.date(2025, 2, 28)
     assert SuccessionEvent.objects.filter(effective_date=dt.date(2025, 7, 1)).exists()
     assert not Unit.objects.filter(path="").exists()
