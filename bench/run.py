@@ -28,7 +28,8 @@ from django.db import connection, transaction
 from django.test import Client
 from openpyxl import load_workbook
 
-from attainment.engine import Raw, judge, period_recompute
+from attainment.engine import period_recompute
+from attainment.rules import Raw, judge
 from attainment.models import Attainment
 from dashboard.quarterly import quarterly_report
 from reports.excel import figures_import, template_workbook
