@@ -157,7 +157,7 @@ def _is_own_database(reporters: int) -> str:
 
     from bench.run import PREFIX
     from reports.models import Period
-    from units.models import Kind, Unit, User
+    from units.models import Unit, User
 
     tables = connection.introspection.table_names()
     if not tables:
@@ -177,7 +177,7 @@ def _is_own_database(reporters: int) -> str:
             "The load test needs a database of its own and this one holds other data "
             "(units other than BENCH-*, users other than load-*, or other periods). Give another --database-url."
         )
-    return "same" if Unit.objects.exclude(kind=Kind.PROVINCE).count() == reporters else "other size"
+    return "same" if Unit.objects.below_province().count() == reporters else "other size"
 
 
 def prepare(args) -> Plan:
@@ -191,7 +191,7 @@ def prepare(args) -> Plan:
     from reports.models import Period, PeriodState, Submission
     from reports.periods import period_create, period_set_state
     from targets.models import Target
-    from units.models import Kind, Role, RoleAssignment, Unit, User
+    from units.models import Role, RoleAssignment, Unit, User
 
     started = time.perf_counter()
     state = _is_own_database(args.reporters)
@@ -204,7 +204,7 @@ def prepare(args) -> Plan:
     if not Unit.objects.exists():
         _units(args.reporters)
     root = Unit.objects.get(code=f"{PREFIX}-0")
-    units = list(Unit.objects.exclude(kind=Kind.PROVINCE).order_by("code"))
+    units = list(Unit.objects.below_province().order_by("code"))
 
     # One PBKDF2 hash, copied: hashing 320 passwords would take minutes and prove nothing.
     hashed = make_password(PASSWORD)

@@ -29,8 +29,8 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from attainment.engine import period_recompute
-from attainment.rules import Raw, judge
 from attainment.models import Attainment
+from attainment.rules import Raw, judge
 from dashboard.quarterly import quarterly_report
 from reports.excel import figures_import, template_workbook
 from reports.models import Figure, Period, Submission, SubmissionStatus
@@ -105,7 +105,7 @@ def build(units: int, quarters: int, seed: int = 7) -> dict:
         _units(units)
     periods = [period_create(key=key) for key in QUARTERS[-quarters:]]
     todo = [p for p in periods if not Submission.objects.filter(period=p).exists()]
-    reporting = list(Unit.objects.filter(code__startswith=PREFIX).exclude(kind=Kind.PROVINCE))
+    reporting = list(Unit.objects.filter(code__startswith=PREFIX).below_province())
     targets = list(Target.objects.all())
     for period in todo:
         _approved_quarter(period, reporting, targets, rng)
@@ -276,9 +276,7 @@ def run(scale: str, runs: int = 3, naive_sample: int = 100) -> dict:
     steps.append(recompute)
     floor = measure("SQL floor: one period", lambda: sql_floor(last), runs=runs)
     steps.append(floor)
-    sample = list(
-        Unit.objects.filter(code__startswith=PREFIX).exclude(kind=Kind.PROVINCE).order_by("path")[:naive_sample]
-    )
+    sample = list(Unit.objects.filter(code__startswith=PREFIX).below_province().order_by("path")[:naive_sample])
     naive = measure(f"naive ORM loop: {len(sample)} units", lambda: naive_loop(last, sample), runs=1)
     per_unit = naive.seconds / max(1, len(sample))
     naive_full = per_unit * data["units"]
@@ -295,7 +293,7 @@ def run(scale: str, runs: int = 3, naive_sample: int = 100) -> dict:
 
     year = period_create(key="2025-Y")
     # A province's workbook (600 units) at every scale: provinces import their own units.
-    reporting = Unit.objects.filter(code__startswith=PREFIX).exclude(kind=Kind.PROVINCE)
+    reporting = Unit.objects.filter(code__startswith=PREFIX).below_province()
     province = list(reporting.order_by("path")[: SCALES["province"][0]])
     workbook = _filled_workbook(year, province)
     steps.append(
