@@ -5,12 +5,19 @@ import pytest
 from celery.exceptions import Retry
 from django.core import mail
 
+from cchc_portal.celery import app
 from reports.models import EventAction, Reminder, ReminderKind, SubmissionStatus
 from reports.notices import reminders_send
 from reports.services import submission_approve, submission_return
 from reports.tasks import notify_reviewed, send_reminders
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def notices_run_in_process(monkeypatch):
+    # The notice task runs in this process here, also on Redis; the worker path is test_jobs.py's.
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
 
 
 @pytest.fixture
