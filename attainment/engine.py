@@ -81,6 +81,7 @@ def _by_unit(results: list[Result]) -> dict[int, list[Result]]:
 
 
 def load(period: Period) -> Inputs:
+    """Everything the computation reads, in a fixed number of queries whatever the number of units."""
     targets = {t.pk: t for t in Target.objects.in_force(period.year)}
     units = {u.pk: u for u in Unit.objects.below_province()}
     links = SuccessionLink.objects.values_list("predecessor_id", "successor_id", "weight")
@@ -106,8 +107,7 @@ def load(period: Period) -> Inputs:
         units=units,
         raw=load_figures(period, targets),
         carried=predecessors_in_force(period.end, units, links),
-        history={key: [v for _i, v in series] for key, series in points.items()},
-        history_points=points,
+        history=points,
         previous_ranks=previous_ranks,
         submissions=submissions_of(period) if period.kind == PeriodKind.QUARTER else None,
         steering=steering,
@@ -228,11 +228,12 @@ def judge_all(inputs: Inputs, combined: dict[tuple[int, int], Raw | None]) -> li
 def _judge_one(inputs: Inputs, plan: Plan, key: tuple[int, int], item: Raw | None, derived: bool) -> Result:
     target, threshold = plan.target, plan.threshold
     value, met = judge(target, item, threshold)
-    history = inputs.history.get(key, [])
+    points = inputs.history.get(key, [])
+    history = [v for _index, v in points]
     last = history[-1] if history else None
     projection = None
     if value is not None:
-        projection = project([*inputs.history_points.get(key, []), (inputs.here, value)], plan.horizon_index)
+        projection = project([*points, (inputs.here, value)], plan.horizon_index)
         if projection is not None and target.measure in (Measure.RATIO, Measure.PERCENT):
             projection = min(HUNDRED, max(ZERO, projection))
     off_track = projection is not None and target.is_met(projection, plan.horizon_threshold) is False

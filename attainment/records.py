@@ -92,8 +92,7 @@ class Inputs:
     units: dict[int, Unit]
     raw: dict[tuple[int, int], Raw]
     carried: dict[int, list[tuple[int, Decimal]]]  # successor -> (predecessor in force, share)
-    history: dict[tuple[int, int], list[Decimal]]
-    history_points: dict[tuple[int, int], list[tuple[int, Decimal]]]
+    history: dict[tuple[int, int], list[tuple[int, Decimal]]]  # earlier (period index, value), oldest first
     previous_ranks: dict[int, int]
     submissions: dict[int, dict] | None  # reporting reasons belong to quarters only
     steering: dict[str, set[int]]  # unit path -> steering members responsible for it
