@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import report_views, views
 
 app_name = "dashboard"
 
@@ -11,7 +11,7 @@ urlpatterns = [
     path("laggards/", views.laggards_page, name="laggards"),
     path("units/<code:code>/", views.unit_page, name="unit"),
     path("targets/<code:code>/", views.target_page, name="target"),
-    path("report/", views.report_request, name="report-request"),
-    path("report/<int:pk>/", views.report_page, name="report"),
-    path("report/<int:pk>/download/", views.report_download, name="report-download"),
+    path("report/", report_views.report_request, name="report-request"),
+    path("report/<int:pk>/", report_views.report_page, name="report"),
+    path("report/<int:pk>/download/", report_views.report_download, name="report-download"),
 ]

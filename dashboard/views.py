@@ -6,11 +6,11 @@ Every table page also downloads as .xlsx (?format=xlsx) with the same rows.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 from openpyxl import Workbook
 
 from attainment.models import Status
@@ -21,7 +21,6 @@ from targets.models import Area, Target
 from units.access import province_reader_required, unit_for_user
 from units.models import Level, Unit
 
-from .models import ExportStatus, ReportExport
 from .selectors import (
     HeatmapFilters,
     dashboard_period,
@@ -33,7 +32,6 @@ from .selectors import (
     target_view,
     unit_trend,
 )
-from .services import export_request
 
 
 def dashboard_access(view):
@@ -235,27 +233,3 @@ def target_page(request, code: str):
     }
     context = _context(request, period, target=target, chart=chart, **data)
     return render(request, "dashboard/target.html", context)
-
-
-@dashboard_access
-def report_page(request, pk: int):
-    """The quarterly report's progress, until the file is ready (htmx polls the status part)."""
-    export = get_object_or_404(ReportExport.objects.select_related("period"), pk=pk)
-    template = "dashboard/_export_status.html" if request.htmx else "dashboard/export.html"
-    return render(request, template, {"export": export})
-
-
-@province_reader_required
-@require_POST
-def report_request(request):
-    period = dashboard_period(request.POST.get("period", ""))
-    if period is None:
-        raise Http404
-    export = export_request(period=period, by=request.user)
-    return redirect("dashboard:report", pk=export.pk)
-
-
-@dashboard_access
-def report_download(request, pk: int):
-    export = get_object_or_404(ReportExport, pk=pk, status=ExportStatus.DONE)
-    return FileResponse(export.file.open("rb"), as_attachment=True, filename=f"bao-cao-cchc-{export.period.key}.xlsx")
