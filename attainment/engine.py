@@ -318,8 +318,8 @@ def write(period, read_at, started, results, rollups, scores, flags, summary: Su
         _insert(UnitScore, period, SCORE_FIELDS, scores)
         bulk_insert(
             LaggardFlag,
-            ("period_id", "unit_id", "reasons", "severity"),
-            [(period.pk, f.unit_id, json.dumps(f.reasons), len(f.reasons)) for f in flags],
+            ("period_id", "unit_id", "reasons", "tier", "severity"),
+            [(period.pk, f.unit_id, json.dumps(f.reasons), f.tier, f.severity) for f in flags],
         )
         flag_ids = dict(LaggardFlag.objects.filter(period=period).values_list("unit_id", "pk"))
         bulk_insert(

@@ -1,4 +1,11 @@
-"""Laggard flags: which units need the Steering Committee's attention in a period, and why."""
+"""Flags: which units need the Steering Committee's attention in a period (laggards), which are
+worth watching (warnings), and why.
+
+A laggard misses several thresholds, sent nothing or sent late, is off track on several targets,
+or had its report returned repeatedly. A unit to watch has one blemish: a threshold or two
+missed, a target worse two periods running, a figure far from its history or its peers, a
+target or two off track. Each reason says its tier; the flag takes the highest.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +17,11 @@ from django.conf import settings
 from reports.models import SubmissionStatus
 from units.models import Unit
 
-from .models import LaggardReason
+from .models import FlagTier, LaggardReason
 from .records import Flag, Inputs, Result
-from .rules import LAGGARD_MIN_RETURNS, declining, is_outlier, robust_stats
+from .rules import LAGGARD_MIN_RETURNS, SEVERITY_WEIGHTS, declining, is_outlier, robust_stats, severity_of
+
+LAGGARD, WARNING = FlagTier.LAGGARD.value, FlagTier.WARNING.value
 
 
 def flag_laggards(inputs: Inputs, by_unit: dict[int, list[Result]]) -> list[Flag]:
@@ -29,8 +38,10 @@ def flag_laggards(inputs: Inputs, by_unit: dict[int, list[Result]]) -> list[Flag
         unit = inputs.units[unit_id]
         reasons = _reporting_reasons(inputs.submissions, unit_id) + _figure_reasons(inputs, unit, rows, peer_stats)
         if reasons:
+            reasons.sort(key=lambda r: (r["tier"] != LAGGARD, -SEVERITY_WEIGHTS[r["code"]] * r.get("count", 1)))
+            tier = FlagTier.LAGGARD if reasons[0]["tier"] == LAGGARD else FlagTier.WARNING
             responsible = set().union(*(inputs.steering.get(path, set()) for path in unit.ancestor_paths()))
-            flags.append(Flag(unit_id, reasons, responsible))
+            flags.append(Flag(unit_id, reasons, responsible, tier, severity_of(reasons)))
     return flags
 
 
@@ -40,11 +51,12 @@ def _reporting_reasons(submissions: dict[int, dict] | None, unit_id: int) -> lis
     reasons = []
     submission = submissions.get(unit_id)
     if submission is None or submission["status"] in (SubmissionStatus.DRAFT, SubmissionStatus.RETURNED):
-        reasons.append({"code": LaggardReason.MISSING.value})
+        reasons.append({"code": LaggardReason.MISSING.value, "tier": LAGGARD})
     elif submission["is_late"]:
-        reasons.append({"code": LaggardReason.LATE.value})
+        reasons.append({"code": LaggardReason.LATE.value, "tier": LAGGARD})
     if submission and submission["times_returned"] >= LAGGARD_MIN_RETURNS:
-        reasons.append({"code": LaggardReason.RETURNED.value, "count": submission["times_returned"]})
+        returned = {"code": LaggardReason.RETURNED.value, "tier": LAGGARD, "count": submission["times_returned"]}
+        reasons.append(returned)
     return reasons
 
 
@@ -63,17 +75,19 @@ def _figure_reasons(inputs: Inputs, unit: Unit, rows: list[Result], peer_stats) 
         if is_outlier(r.value, robust_stats(r.history), peer_stats.get((unit.level, r.target_id))):
             odd.append(target.code)
     reasons = []
-    if len(missed) >= settings.LAGGARD_MIN_MISSED:
-        reasons.append(_reason(LaggardReason.MISSED, missed))
+    if missed:
+        reasons.append(_reason(LaggardReason.MISSED, missed, settings.LAGGARD_MIN_MISSED))
+    if off_track:
+        reasons.append(_reason(LaggardReason.OFF_TRACK, off_track, settings.LAGGARD_MIN_OFF_TRACK))
     if worse:
         reasons.append(_reason(LaggardReason.DECLINING, worse))
-    # Off track on one target is a warning on the page; on several it makes a laggard.
-    if len(off_track) >= settings.LAGGARD_MIN_MISSED:
-        reasons.append(_reason(LaggardReason.OFF_TRACK, off_track))
     if odd:
         reasons.append(_reason(LaggardReason.DATA_QUALITY, odd))
     return reasons
 
 
-def _reason(code: LaggardReason, codes: list[str]) -> dict:
-    return {"code": code.value, "targets": sorted(codes), "count": len(codes)}
+def _reason(code: LaggardReason, codes: list[str], laggard_from: int | None = None) -> dict:
+    """A reason on some targets: a laggard's from `laggard_from` targets on, a warning below that
+    (and always a warning when it has no such limit)."""
+    tier = LAGGARD if laggard_from is not None and len(codes) >= laggard_from else WARNING
+    return {"code": code.value, "tier": tier, "targets": sorted(codes), "count": len(codes)}

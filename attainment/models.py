@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from targets.models import Area, Target
@@ -154,20 +154,20 @@ class LaggardReason(models.TextChoices):
         code = reason["code"]
         targets = ", ".join(reason.get("targets", []))
         if code == cls.MISSED:
-            message = _gettext("misses %(count)d thresholds (%(targets)s)")
+            message = gettext("misses %(count)d thresholds (%(targets)s)")
             return message % {"count": reason["count"], "targets": targets}
         if code == cls.MISSING:
-            return _gettext("no report sent")
+            return gettext("no report sent")
         if code == cls.LATE:
-            return _gettext("report sent late")
+            return gettext("report sent late")
         if code == cls.RETURNED:
-            return _gettext("report returned %d times") % reason["count"]
+            return gettext("report returned %d times") % reason["count"]
         if code == cls.DECLINING:
-            return _gettext("worse two periods running on %s") % targets
+            return gettext("worse two periods running on %s") % targets
         if code == cls.OFF_TRACK:
-            return _gettext("off track for 2025 on %s") % targets
+            return gettext("off track for 2025 on %s") % targets
         if code == cls.DATA_QUALITY:
-            return _gettext("figures to check (far from its history or its peers) on %s") % targets
+            return gettext("figures to check (far from its history or its peers) on %s") % targets
         return code  # a reason written by a later version: shown as its code rather than hidden
 
     @classmethod
@@ -175,13 +175,22 @@ class LaggardReason(models.TextChoices):
         return "; ".join(cls.describe(r) for r in reasons)
 
 
+class FlagTier(models.TextChoices):
+    """A laggard needs the committee's attention; a warning is something to watch."""
+
+    LAGGARD = "laggard", _("Laggard")
+    WARNING = "warning", _("To watch")
+
+
 class LaggardFlag(models.Model):
-    """A unit flagged as lagging (đơn vị chậm tiến độ) in a period, with its reasons."""
+    """A unit flagged in a period, with its reasons: a laggard (đơn vị chậm, yếu kém) or a unit to
+    watch. `severity` orders the lists: every laggard comes before every warning."""
 
     period = models.ForeignKey("reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="+")
     unit = models.ForeignKey("units.Unit", verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+")
     reasons = models.JSONField(_("reasons"), default=list, help_text=_("Each reason with its code and details."))
-    severity = models.PositiveSmallIntegerField(_("severity"), default=0)
+    tier = models.CharField(_("tier"), max_length=10, choices=FlagTier.choices, default=FlagTier.LAGGARD)
+    severity = models.PositiveIntegerField(_("severity"), default=0)
     responsible = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name=_("responsible steering members"), related_name="+", blank=True
     )
@@ -191,6 +200,7 @@ class LaggardFlag(models.Model):
         verbose_name_plural = _("laggard flags")
         ordering = ["-severity"]
         constraints = [models.UniqueConstraint(fields=["period", "unit"], name="laggard_flag_unique")]
+        indexes = [models.Index(fields=["period", "tier", "-severity"])]
 
     def __str__(self) -> str:
         return f"{self.unit_id}: {', '.join(r['code'] for r in self.reasons)}"
@@ -198,6 +208,11 @@ class LaggardFlag(models.Model):
     @property
     def reason_text(self) -> str:
         return LaggardReason.describe_all(self.reasons)
+
+    @property
+    def main_reason(self) -> str:
+        """The reason that weighs most (reasons are stored heaviest first)."""
+        return LaggardReason.describe(self.reasons[0]) if self.reasons else ""
 
 
 class PeriodComputation(models.Model):

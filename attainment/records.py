@@ -78,8 +78,10 @@ class Group:
 @dataclass(slots=True)
 class Flag:
     unit_id: int
-    reasons: list[dict]
+    reasons: list[dict]  # heaviest first
     responsible: set[int]
+    tier: str
+    severity: int
 
 
 @dataclass

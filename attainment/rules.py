@@ -29,6 +29,20 @@ DECLINE_MIN = Decimal("0.5")
 DECLINE_PERIODS = 2
 # Reports sent back this many times in one period show a unit that cannot report cleanly.
 LAGGARD_MIN_RETURNS = 2
+# How much each reason weighs in a flag's severity: a unit that sent nothing weighs most (the
+# committee knows nothing of it), then each threshold missed, lateness, repeated returns, each
+# target off track; the warnings' reasons weigh little. A laggard's severity starts at
+# SEVERITY_LAGGARD, so that every laggard is listed before every unit to watch.
+SEVERITY_WEIGHTS = {
+    "missing": 60,
+    "missed": 10,  # per target missed
+    "late": 15,
+    "returned": 5,  # per return
+    "off_track": 4,  # per target
+    "declining": 3,  # per target
+    "data_quality": 2,  # per target
+}
+SEVERITY_LAGGARD = 1000
 # A robust median needs a handful of points: with fewer, one odd value is the median itself.
 ROBUST_MIN_SAMPLE = 4
 # A unit a point away from identical peers is not suspicious: the MAD never goes below a point.
@@ -152,6 +166,13 @@ def project(points: list[tuple[int, Decimal]], at: int) -> Decimal | None:
         return None
     slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
     return Decimal(f"{mean_y + slope * (at - mean_x):.4f}")
+
+
+def severity_of(reasons: list[dict]) -> int:
+    """A flag's weight: its reasons' weights (per target or per return where they count), plus
+    SEVERITY_LAGGARD when any reason makes the unit a laggard."""
+    total = sum(SEVERITY_WEIGHTS[r["code"]] * r.get("count", 1) for r in reasons)
+    return total + (SEVERITY_LAGGARD if any(r["tier"] == "laggard" for r in reasons) else 0)
 
 
 def quantized(value: Decimal | None) -> Decimal | None:

@@ -181,10 +181,12 @@ EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 2**20)
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
 
 # Attainment engine: score bands (lowest score of each band), "at risk" margin in points,
-# how many missed thresholds flag a laggard, and the robust z-score beyond which a figure is odd.
+# how many missed thresholds (and targets off track) make a laggard rather than a unit to watch,
+# and the robust z-score beyond which a figure is odd. README explains the defaults.
 SCORE_BANDS = [(90, "good"), (80, "fair"), (65, "average"), (0, "weak")]
 AT_RISK_MARGIN = env.float("AT_RISK_MARGIN", default=2.0)
 LAGGARD_MIN_MISSED = env.int("LAGGARD_MIN_MISSED", default=3)
+LAGGARD_MIN_OFF_TRACK = env.int("LAGGARD_MIN_OFF_TRACK", default=3)
 OUTLIER_Z = env.float("OUTLIER_Z", default=3.5)
 
 # Uploaded workbooks: size before and after unzipping (zip bombs are refused).

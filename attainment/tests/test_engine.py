@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from attainment import engine
 from attainment.engine import period_recompute
-from attainment.models import Attainment, Band, LaggardFlag, PeriodComputation, Rollup, Status, UnitScore
+from attainment.models import Attainment, Band, FlagTier, LaggardFlag, PeriodComputation, Rollup, Status, UnitScore
 from attainment.services import results_outdated, stale_periods
 from reports.models import Figure, Submission, SubmissionStatus
 from reports.periods import period_create
@@ -220,7 +220,7 @@ def test_laggard_misses_n_thresholds(tree, work_records, district_a, period, set
     report(district_a, period, CQS_05=(10, 100))
     period_recompute(period)
     flag = LaggardFlag.objects.get(period=period, unit=district_a)
-    assert flag.reasons[0] == {"code": "missed", "targets": ["CQS-05"], "count": 1}
+    assert flag.reasons[0] == {"code": "missed", "tier": "laggard", "targets": ["CQS-05"], "count": 1}
 
 
 def test_laggard_missing_or_late_submission(tree, work_records, district_a, district_b, commune_a1, period):
@@ -278,9 +278,13 @@ def test_missing_two_thresholds_is_not_a_laggard_but_three_is_at_the_default(
     # Diễn Châu misses all three: 50%, 50 and a 1% cut.
     report(district_b, period, TTHC_08=(50, 100), TTHC_09=50, TCBM_02=(99, 100))
     period_recompute(period)
-    assert "missed" not in reasons(period, district_a)
+    watched = LaggardFlag.objects.get(period=period, unit=district_a)
+    assert watched.tier == FlagTier.WARNING  # two misses: a unit to watch, not a laggard
+    assert watched.reasons == [{"code": "missed", "tier": "warning", "targets": ["TTHC-08", "TTHC-09"], "count": 2}]
     flag = LaggardFlag.objects.get(period=period, unit=district_b)
-    assert {"code": "missed", "targets": ["TCBM-02", "TTHC-08", "TTHC-09"], "count": 3} in flag.reasons
+    assert flag.tier == FlagTier.LAGGARD
+    missed = {"code": "missed", "tier": "laggard", "targets": ["TCBM-02", "TTHC-08", "TTHC-09"], "count": 3}
+    assert flag.reasons[0] == missed
 
 
 def test_returned_once_is_no_reason_but_twice_is(tree, work_records, district_a, district_b, period):
@@ -292,7 +296,8 @@ def test_returned_once_is_no_reason_but_twice_is(tree, work_records, district_a,
     assert reasons(period, district_a) == []
     assert reasons(period, district_b) == ["returned"]
     flag = LaggardFlag.objects.get(period=period, unit=district_b)
-    assert flag.reasons == [{"code": "returned", "count": 2}]
+    assert flag.reasons == [{"code": "returned", "tier": "laggard", "count": 2}]
+    assert flag.tier == FlagTier.LAGGARD
 
 
 @pytest.mark.parametrize(
@@ -311,6 +316,28 @@ def test_declining_means_worse_two_periods_running(tree, work_records, district_
         report(district_a, period, CQS_05=(numerator, 1000 if numerator > 100 else 100))
         period_recompute(period)
     assert ("declining" in reasons(period, district_a)) is flagged
+
+
+def test_severity_orders_laggards_by_their_reasons_and_all_before_units_to_watch(
+    tree, catalogue, district_a, district_b, dept, commune_a1, commune_a2, commune_b1, period
+):
+    # Weights: nothing sent 60; each threshold missed 10; late 15; a laggard starts at 1000.
+    report(district_a, period, TTHC_08=(50, 100), TTHC_09=50, TCBM_02=(99, 100))  # 3 missed: 1030
+    Submission.objects.filter(unit=district_a).update(is_late=True)  # + late 15: 1045
+    report(district_b, period, TTHC_08=(50, 100), TTHC_09=50, TCBM_02=(99, 100))  # 3 missed: 1030
+    report(dept, period, TTHC_08=(50, 100), TTHC_09=95, TCBM_02=(80, 100))  # 1 missed, a warning: 10
+    for commune in (commune_a1, commune_a2, commune_b1):
+        report(commune, period, TTHC_08=(90, 100), TTHC_09=95)
+    Submission.objects.filter(unit=commune_b1).update(status=SubmissionStatus.DRAFT)  # nothing sent: 1060
+    period_recompute(period)
+    flags = list(LaggardFlag.objects.filter(period=period).select_related("unit").order_by("-severity"))
+    assert [(f.unit.code, f.tier, f.severity) for f in flags] == [
+        ("17200", "laggard", 1060),
+        ("429", "laggard", 1045),
+        ("425", "laggard", 1030),
+        ("40-SNV", "warning", 10),
+    ]
+    assert flags[1].main_reason == "không đạt 3 chỉ tiêu (TCBM-02, TTHC-08, TTHC-09)"
 
 
 def test_laggard_names_the_steering_members_responsible(tree, work_records, district_a, commune_a1, steering, period):
