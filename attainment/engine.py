@@ -19,7 +19,7 @@ from django.utils import timezone
 from cchc_portal.db import bulk_insert
 from reports.models import Period, PeriodKind, SubmissionStatus
 from reports.selectors import figures_reported, periods_before, quarters_of, submissions_of
-from targets.models import Aggregation, Measure, Target
+from targets.models import Aggregation, Measure, Programme, ScoringMethod, Target
 from targets.selectors import ThresholdResolver
 from units.models import Level, Role, RoleAssignment, SuccessionLink, Unit
 from units.selectors import predecessors_in_force
@@ -113,6 +113,7 @@ def load(period: Period) -> Inputs:
         steering=steering,
         old_status={(u, t): s for u, t, s in old},
         plans=plan_levels(period, targets, resolver),
+        programme=Programme.objects.covering(period.year).first(),
     )
 
 
@@ -260,17 +261,22 @@ def _judge_one(inputs: Inputs, plan: Plan, key: tuple[int, int], item: Raw | Non
 
 
 def score_and_rank(inputs: Inputs, by_unit: dict[int, list[Result]]) -> list[Score]:
-    """A score out of 100 per unit (weighted credit on the targets it is judged on), its band, and
-    its competition rank within its level (equal scores share a rank: 1, 2, 2, 4)."""
-    targets = inputs.targets
+    """A score out of 100 per unit with approved figures (weighted credit on the targets it is
+    judged on, by the programme's scoring method), its band, and its competition rank within its
+    level (equal scores share a rank: 1, 2, 2, 4). A unit with no approved figure is not ranked."""
+    targets, programme = inputs.targets, inputs.programme
+    method = programme.scoring if programme else ScoringMethod.PROPORTIONAL
+    floor = programme.scoring_floor if programme else Decimal(50)
     scores = []
     for unit_id, rows in by_unit.items():
         judged = [r for r in rows if r.threshold is not None]
+        if not any(r.value is not None and not r.provisional for r in judged):
+            continue  # no approved figure: no score and no rank ("Chưa có số liệu")
         weight = sum((targets[r.target_id].weight for r in judged), ZERO)
         gained = sum(
             (
                 targets[r.target_id].weight
-                * earned(targets[r.target_id], None if r.provisional else r.value, r.threshold)
+                * earned(targets[r.target_id], None if r.provisional else r.value, r.threshold, method, floor)
                 for r in judged
             ),
             ZERO,

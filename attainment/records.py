@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from reports.models import Period, PeriodKind
-from targets.models import Target
+from targets.models import Programme, Target
 from targets.selectors import ThresholdResolver
 from units.models import Unit
 
@@ -100,6 +100,7 @@ class Inputs:
     steering: dict[str, set[int]]  # unit path -> steering members responsible for it
     old_status: dict[tuple[int, int], str]
     plans: dict[str, list[Plan]]  # by level: the targets it reports
+    programme: Programme | None  # the programme of the period's year: how units are scored
 
     @property
     def here(self) -> int:

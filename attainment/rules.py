@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from targets.models import Direction, Measure, Target
+from targets.models import Direction, Measure, ScoringMethod, Target
 
 from .models import Band, Status
 
@@ -95,15 +95,31 @@ def gap_of(target: Target, value: Decimal | None, threshold: Decimal | None) -> 
     return value - threshold if target.direction == Direction.HIGHER else threshold - value
 
 
-def earned(target: Target, value: Decimal | None, threshold: Decimal | None) -> Decimal:
-    """Share of the target's weight a value earns: all of it at the threshold, else in proportion."""
+def earned(
+    target: Target,
+    value: Decimal | None,
+    threshold: Decimal | None,
+    method: str = ScoringMethod.PROPORTIONAL,
+    floor: Decimal = Decimal(50),
+) -> Decimal:
+    """Share of the target's weight a value earns; all of it at the threshold. Below it:
+    proportional, the ratio value / threshold (threshold / value when lower is better), as the
+    national index of Decision 766 does; all or nothing, nothing; from a floor, nothing at or
+    below `floor` percent of that ratio and in proportion between the floor and the threshold."""
     if value is None or threshold is None:
         return ZERO
     if target.direction == Direction.LOWER:
-        return ONE if value <= threshold else (threshold / value if value > 0 else ONE)
-    if threshold <= 0 or value >= threshold:
+        ratio = ONE if value <= threshold else (threshold / value if value > 0 else ONE)
+    else:
+        ratio = ONE if threshold <= 0 or value >= threshold else max(ZERO, value / threshold)
+    if ratio >= ONE:
         return ONE
-    return max(ZERO, value / threshold)
+    if method == ScoringMethod.ALL_OR_NOTHING:
+        return ZERO
+    if method == ScoringMethod.FLOOR:
+        share = floor / HUNDRED
+        return max(ZERO, (ratio - share) / (ONE - share))
+    return ratio
 
 
 def band_of(score: Decimal) -> str:

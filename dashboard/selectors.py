@@ -9,13 +9,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Case, Count, Q, When
+from django.utils.translation import gettext as _
 
-from attainment.models import Attainment, LaggardFlag, Rollup, ScopeKind, Status, UnitScore
+from attainment.models import Attainment, FlagTier, LaggardFlag, Rollup, ScopeKind, Status, UnitScore
+from attainment.rules import status_of
 from cchc_portal.converters import CODE
-from reports.models import KEY_RE, Period, PeriodKind, Submission, SubmissionStatus
-from reports.selectors import SENT, units_due
+from reports.models import KEY_RE, Period, PeriodKind, PeriodState, Submission, SubmissionStatus
+from reports.selectors import SENT, previous_period, units_due
 from targets.models import Area, Target
-from units.models import Level, Role, Unit, User
+from units.models import KIND_LEVEL, Level, Role, Unit, User
+from units.templatetags.portal import figure_text
 
 
 def periods_for_choice():
@@ -25,14 +28,32 @@ def periods_for_choice():
 
 
 def dashboard_period(key: str | None) -> Period | None:
-    """The period asked for, else the latest quarter with computed results."""
+    """The period asked for; else the one the secretariat chose to show first; else the latest
+    quarter whose figures are complete (reporting closed) and computed; else the latest computed."""
     periods = periods_for_choice()
     if key and KEY_RE.match(key):
         found = periods.filter(key=key).first()
         if found:
             return found
     computed = periods.filter(computation__computed_at__isnull=False)
-    return computed.filter(kind=PeriodKind.QUARTER).first() or computed.first() or periods.first()
+    quarters = computed.filter(kind=PeriodKind.QUARTER)
+    return (
+        periods.filter(featured=True).first()
+        or quarters.exclude(state=PeriodState.OPEN).first()
+        or quarters.first()
+        or computed.first()
+        or periods.first()
+    )
+
+
+def provisional(period: Period) -> dict | None:
+    """For a period still open for reporting: how many of the units due are approved so far (its
+    numbers will change). None once reporting is closed."""
+    if period.state != PeriodState.OPEN:
+        return None
+    due = units_due(period)
+    approved = Submission.objects.filter(period=period, status=SubmissionStatus.APPROVED, unit__in=due).count()
+    return {"approved": approved, "due": due.count()}
 
 
 @dataclass
@@ -41,13 +62,24 @@ class TargetLine:
     rollup: Rollup | None
     by_level: list[tuple[str, Rollup]] = field(default_factory=list)
 
+    @property
+    def status(self) -> str:
+        """The province-wide status, by the same rule as a unit's."""
+        if self.rollup is None:
+            return Status.NO_DATA
+        return status_of(self.target, self.rollup.value, self.rollup.threshold, self.rollup.met)
+
+    @property
+    def mixed_threshold(self) -> bool:
+        """The province line blends levels' different thresholds (weighted by their units' counts)."""
+        return len({r.threshold for _label, r in self.by_level if r.threshold is not None}) > 1
+
 
 def overview(period: Period) -> dict:
-    """Each target's province-wide roll-up against its threshold, grouped by area, and how far
-    reporting has got."""
+    """Each target's province-wide roll-up against its threshold, grouped by area (every area,
+    also one with no quantified target in force), and how far reporting has got."""
     rollups = Rollup.objects.filter(period=period, scope__in=[ScopeKind.PROVINCE, ScopeKind.LEVEL])
     by_key = {(r.target_id, r.area_id, r.scope, r.scope_key): r for r in rollups}
-    areas = []
     targets = Target.objects.in_force(period.year).select_related("area")
     grouped = defaultdict(list)
     for target in targets:
@@ -58,9 +90,37 @@ def overview(period: Period) -> dict:
             if (target.pk, None, ScopeKind.LEVEL, level) in by_key
         ]
         grouped[target.area_id].append(line)
-    for area in Area.objects.filter(pk__in=grouped):
-        areas.append((area, by_key.get((None, area.pk, ScopeKind.PROVINCE, "all")), grouped[area.pk]))
+    areas = [
+        (area, by_key.get((None, area.pk, ScopeKind.PROVINCE, "all")), grouped.get(area.pk, []))
+        for area in Area.objects.all()
+    ]
     return {"areas": areas, "completeness": completeness(period)}
+
+
+def targets_met(period: Period | None) -> tuple[int, int] | None:
+    """(targets met, targets judged) province-wide in `period`; None without computed results."""
+    if period is None:
+        return None
+    rows = Rollup.objects.filter(period=period, scope=ScopeKind.PROVINCE, target__isnull=False, met__isnull=False)
+    counts = rows.aggregate(judged=Count("id"), met=Count("id", filter=Q(met=True)))
+    return (counts["met"], counts["judged"]) if counts["judged"] else None
+
+
+def headline(period: Period) -> list[tuple[str, Period | None, tuple[int, int] | None]]:
+    """Targets met this period, the previous period and the same period a year earlier."""
+    same_last_year = Period.objects.filter(kind=period.kind, year=period.year - 1, quarter=period.quarter).first()
+    before = previous_period(period)
+    return [
+        (_("This period"), period, targets_met(period)),
+        (_("Previous period"), before, targets_met(before)),
+        (_("Same period last year"), same_last_year, targets_met(same_last_year)),
+    ]
+
+
+def most_behind(period: Period, count: int = 10) -> list[LaggardFlag]:
+    """The laggards that weigh most, with the steering members responsible for them."""
+    flags = LaggardFlag.objects.filter(period=period, tier=FlagTier.LAGGARD).select_related("unit")
+    return list(flags.prefetch_related("responsible").order_by("-severity", "unit__path")[:count])
 
 
 def completeness(period: Period) -> dict | None:
@@ -114,32 +174,96 @@ def heatmap(period: Period, filters: HeatmapFilters, user: User) -> dict:
         targets = targets.filter(area__code=filters.area) if re.fullmatch(CODE, filters.area) else targets.none()
     units, targets = list(units), list(targets)
     labels = {value: str(label) for value, label in Status.choices}
+    measures = {t.pk: t.measure for t in targets}
     cells = {}
     rows_ = Attainment.objects.filter(period=period, derived=False, unit__in=units, target__in=targets)
     for unit_id, target_id, status, value, provisional in rows_.values_list(
         "unit_id", "target_id", "status", "value", "provisional"
     ):
-        text = "—" if value is None else f"{value:.0f}"
+        text = figure_text(value, measures[target_id], places=0)
         cells[(unit_id, target_id)] = Cell(status, value, provisional, labels[status], text)
     rows = [(unit, [cells.get((unit.pk, t.pk)) for t in targets]) for unit in units]
     return {"targets": targets, "rows": rows}
 
 
-def ranking(period: Period, level: str) -> list[UnitScore]:
-    return list(
-        UnitScore.objects.filter(period=period, level=level).select_related("unit").order_by("rank", "unit__path")
-    )
+@dataclass
+class ListFilters:
+    """The filters of the ranking and laggard pages: the viewer's own units, a search."""
+
+    mine: bool = False
+    query: str = ""
+
+    def units(self, user: User | None):
+        """The units the lists are narrowed to, or None for every unit."""
+        units = None
+        if self.mine and user is not None:
+            units = Unit.objects.within(Unit.objects.filter(pk__in=user.unit_ids_for(Role.STEERING)))
+        if self.query.strip():
+            units = (units if units is not None else Unit.objects.all()).search(self.query)
+        return units
 
 
-def laggards_by_member(period: Period, first: User | None = None) -> list[tuple[User | None, list[LaggardFlag]]]:
-    """Laggard units grouped by the steering member responsible (a unit may sit under several);
-    `first`'s own group comes first, so a member sees their laggards before anyone else's."""
-    flags = list(
-        LaggardFlag.objects.filter(period=period)
-        .select_related("unit")
-        .prefetch_related("responsible")
-        .order_by("-severity", "unit__path")
-    )
+RANKING_ORDER = {"rank": ("rank", "unit__path"), "name": ("unit__search_name",), "movement": ("-movement", "rank")}
+
+
+def ranking(
+    period: Period, level: str, filters: ListFilters | None = None, user: User | None = None, order: str = "rank"
+) -> list[UnitScore]:
+    """The scored units of a level, best first (or by name, or by places gained)."""
+    scores = UnitScore.objects.filter(period=period, level=level).select_related("unit")
+    units = (filters or ListFilters()).units(user)
+    if units is not None:
+        scores = scores.filter(unit__in=units)
+    return list(scores.order_by(*RANKING_ORDER.get(order, RANKING_ORDER["rank"])))
+
+
+def levels_reporting(period: Period) -> list[tuple[str, str]]:
+    """The levels below the province that had units reporting in the period, top down (no
+    district level after 1/7/2025)."""
+    kinds = set(units_due(period).values_list("kind", flat=True).distinct())
+    present = {KIND_LEVEL[kind] for kind in kinds}
+    return [(value, label) for value, label in Level.choices if value in present and value != Level.PROVINCE]
+
+
+def most_ranked_level(period: Period) -> str | None:
+    """The level with the most units ranked in the period (the ranking page opens on it)."""
+    row = UnitScore.objects.filter(period=period).values("level").annotate(n=Count("id")).order_by("-n").first()
+    return row["level"] if row else None
+
+
+def unranked(period: Period, level: str, filters: ListFilters | None = None, user: User | None = None) -> list[Unit]:
+    """Units of the level that had to report but have no approved figure: no score, no rank."""
+    units = units_due(period).at_level(level).exclude(pk__in=UnitScore.objects.filter(period=period).values("unit"))
+    narrowed = (filters or ListFilters()).units(user)
+    if narrowed is not None:
+        units = units.filter(pk__in=narrowed)
+    return list(units.order_by("path"))
+
+
+def flag_counts(period: Period) -> dict[str, int]:
+    """How many units are laggards and how many are to watch."""
+    rows = LaggardFlag.objects.filter(period=period).values("tier").annotate(n=Count("id"))
+    counts = dict.fromkeys(FlagTier.values, 0)
+    counts.update({row["tier"]: row["n"] for row in rows})
+    return counts
+
+
+def laggards_by_member(
+    period: Period,
+    first: User | None = None,
+    tier: str | None = FlagTier.LAGGARD,
+    filters: ListFilters | None = None,
+) -> list[tuple[User | None, list[LaggardFlag]]]:
+    """Flagged units (laggards by default; `tier=None` for all) grouped by the steering member
+    responsible (a unit may sit under several), heaviest first; `first`'s own group comes first,
+    so a member sees their laggards before anyone else's."""
+    flags = LaggardFlag.objects.filter(period=period)
+    if tier:
+        flags = flags.filter(tier=tier)
+    units = (filters or ListFilters()).units(first)
+    if units is not None:
+        flags = flags.filter(unit__in=units)
+    flags = list(flags.select_related("unit").prefetch_related("responsible").order_by("-severity", "unit__path"))
     groups: dict[User | None, list[LaggardFlag]] = defaultdict(list)
     for flag in flags:
         members = list(flag.responsible.all()) or [None]

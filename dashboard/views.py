@@ -13,24 +13,31 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from openpyxl import Workbook
 
-from attainment.models import Status
-from attainment.rules import status_of
+from attainment.models import FlagTier, Status
 from cchc_portal.xlsx import XLSX_CONTENT_TYPE, workbook_bytes, write_table
 from reports.models import Period
-from targets.models import Area, Target
+from targets.models import Area, Programme, Target
 from units.access import province_reader_required, unit_for_user
 from units.models import Level, Unit
 
 from .selectors import (
     HeatmapFilters,
+    ListFilters,
     dashboard_period,
+    flag_counts,
+    headline,
     heatmap,
     laggards_by_member,
+    levels_reporting,
+    most_behind,
+    most_ranked_level,
     overview,
     periods_for_choice,
+    provisional,
     ranking,
     target_view,
     unit_trend,
+    unranked,
 )
 
 
@@ -55,7 +62,12 @@ def _xlsx(name: str, headers: list[str], rows: list[list]) -> HttpResponse:
 
 
 def _context(request, period: Period, **extra) -> dict:
-    return {"period": period, "periods": periods_for_choice(), "query": request.GET, **extra}
+    context = {"period": period, "periods": periods_for_choice(), "query": request.GET}
+    return {**context, "provisional": provisional(period), **extra}
+
+
+def _list_filters(request) -> ListFilters:
+    return ListFilters(mine=request.GET.get("mine") == "on", query=request.GET.get("q", "")[:100])
 
 
 @dashboard_access
@@ -76,19 +88,16 @@ def overview_page(request):
             "title": line.target.title,
             "value": _value(line.rollup),
             "threshold": _threshold(line.rollup),
-            "status": rollup_status(line.target, line.rollup),
+            "status": line.status,
         }
         for _area, _r, lines in data["areas"]
         for line in lines
     ]
-    return render(request, "dashboard/overview.html", _context(request, period, chart=chart, **data))
-
-
-def rollup_status(target, rollup) -> str:
-    """The colour of a province-wide bar: the same rule as a unit's status."""
-    if rollup is None:
-        return Status.NO_DATA
-    return status_of(target, rollup.value, rollup.threshold, rollup.met)
+    context = _context(
+        request, period, chart=chart, headline=headline(period), behind=most_behind(period),
+        flag_counts=flag_counts(period), **data,
+    )  # fmt: skip
+    return render(request, "dashboard/overview.html", context)
 
 
 def _num(value):
@@ -143,8 +152,12 @@ def _cell(attainment):
 @dashboard_access
 def ranking_page(request):
     period = _period(request)
-    level = request.GET.get("level") if request.GET.get("level") in Level.values else Level.DISTRICT
-    scores = ranking(period, level)
+    levels = levels_reporting(period)
+    default = most_ranked_level(period) or (levels[-1][0] if levels else Level.COMMUNE)
+    level = request.GET.get("level") if request.GET.get("level") in Level.values else default
+    filters = _list_filters(request)
+    order = request.GET.get("sort", "rank")
+    scores = ranking(period, level, filters, request.user, order)
     if request.GET.get("format") == "xlsx":
         headers = [_("Rank"), _("Unit code"), _("Unit"), _("Score"), _("Band"), _("Movement"), _("Targets met")]
         rows = [
@@ -160,14 +173,21 @@ def ranking_page(request):
             for s in scores
         ]
         return _xlsx(f"xep-hang-{period.key}-{level}", headers, rows)
-    context = _context(request, period, scores=scores, level=level, levels=Level.choices[1:])
+    programme = Programme.objects.covering(period.year).first()
+    context = _context(
+        request, period, scores=scores, unranked=unranked(period, level, filters, request.user), level=level,
+        levels=levels, filters=filters, order=order, programme=programme,
+    )  # fmt: skip
     return render(request, "dashboard/ranking.html", context)
 
 
 @dashboard_access
 def laggards_page(request):
     period = _period(request)
-    groups = laggards_by_member(period, first=request.user)
+    tier = request.GET.get("tier", FlagTier.LAGGARD)
+    tier = tier if tier in FlagTier.values else None  # "all": both tiers
+    filters = _list_filters(request)
+    groups = laggards_by_member(period, first=request.user, tier=tier, filters=filters)
     if request.GET.get("format") == "xlsx":
         headers = [_("Responsible member"), _("Unit code"), _("Unit"), _("Reasons")]
         rows = [
@@ -181,8 +201,11 @@ def laggards_page(request):
             for f in flags
         ]
         return _xlsx(f"don-vi-cham-tien-do-{period.key}", headers, rows)
-    described = [(member, [(f, f.reason_text) for f in flags]) for member, flags in groups]
-    return render(request, "dashboard/laggards.html", _context(request, period, groups=described))
+    context = _context(
+        request, period, groups=groups, tier=tier or "all", filters=filters, flag_counts=flag_counts(period),
+        tiers=FlagTier.choices,
+    )  # fmt: skip
+    return render(request, "dashboard/laggards.html", context)
 
 
 @login_required

@@ -4,16 +4,16 @@ from django.utils.translation import gettext_lazy as _
 from cchc_portal.admin import ReadOnlyAdmin
 
 from .models import Evidence, Period, PeriodEvent, PeriodState, Reminder, Submission, SubmissionEvent
-from .periods import period_set_deadline, period_set_state
+from .periods import period_feature, period_set_deadline, period_set_state
 
 
 @admin.register(Period)
 class PeriodAdmin(admin.ModelAdmin):
-    list_display = ["key", "kind", "start", "end", "deadline", "state", "locked_at"]
+    list_display = ["key", "kind", "start", "end", "deadline", "state", "featured", "locked_at"]
     list_filter = ["kind", "state", "year"]
     fields = ["key", "kind", "year", "quarter", "start", "end", "deadline", "state", "locked_at"]
     readonly_fields = ["key", "kind", "year", "quarter", "start", "end", "state", "locked_at"]
-    actions = ["open_periods", "close_periods", "lock_periods"]
+    actions = ["open_periods", "close_periods", "lock_periods", "feature_period", "unfeature_periods"]
 
     def has_add_permission(self, request):
         # Periods are created from their key (manage.py period 2025-Q3) or by the scheduled job.
@@ -42,6 +42,19 @@ class PeriodAdmin(admin.ModelAdmin):
     @admin.action(description=_("Lock the selected periods"))
     def lock_periods(self, request, queryset):
         self._set(request, queryset, PeriodState.LOCKED)
+
+    @admin.action(description=_("Show the selected period first on the dashboard"))
+    def feature_period(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose exactly one period."), messages.ERROR)
+            return
+        period_feature(period=queryset.get(), by=request.user)
+        self.message_user(request, _("The dashboard now opens on %s.") % queryset.get().label, messages.SUCCESS)
+
+    @admin.action(description=_("Open the dashboard on the latest closed quarter again"))
+    def unfeature_periods(self, request, queryset):
+        period_feature(period=None, by=request.user)
+        self.message_user(request, _("The dashboard opens on the latest closed quarter."), messages.SUCCESS)
 
 
 @admin.register(Submission)

@@ -58,6 +58,11 @@ class Period(models.Model):
     deadline = models.DateField(_("internal deadline"))
     state = models.CharField(_("state"), max_length=10, choices=PeriodState.choices, default=PeriodState.OPEN)
     locked_at = models.DateTimeField(_("locked at"), null=True, blank=True)
+    featured = models.BooleanField(
+        _("shown first on the dashboard"),
+        default=False,
+        help_text=_("Otherwise the dashboard opens on the latest quarter whose reporting is closed."),
+    )
 
     objects = PeriodManager()
 
@@ -76,6 +81,12 @@ class Period(models.Model):
                 | (~Q(kind="quarter") & Q(quarter__isnull=True)),
                 name="period_quarter",
                 violation_error_message=_("A quarter is numbered 1 to 4; other periods have no quarter."),
+            ),
+            models.UniqueConstraint(
+                fields=["featured"],
+                condition=Q(featured=True),
+                name="period_one_featured",
+                violation_error_message=_("Another period is already shown first on the dashboard."),
             ),
         ]
 

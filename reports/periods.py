@@ -113,6 +113,24 @@ def period_set_state(*, period: Period, state: str, by: User | None = None) -> P
 
 
 @transaction.atomic
+def period_feature(*, period: Period | None, by: User | None = None) -> Period | None:
+    """Make `period` the one the dashboard opens on (None: back to the latest closed quarter), on
+    the record of both periods concerned."""
+    current = Period.objects.select_for_update().filter(featured=True).first()
+    if current == period:
+        return period
+    if current is not None:
+        current.featured = False
+        current.save(update_fields=["featured"])
+        _record(current, {"featured": [True, False]}, by)
+    if period is not None:
+        period.featured = True
+        period.save(update_fields=["featured"])
+        _record(period, {"featured": [False, True]}, by)
+    return period
+
+
+@transaction.atomic
 def period_set_deadline(*, period: Period, deadline: dt.date, by: User | None = None) -> Period:
     """Move a period's internal deadline, on the record. Reports already sent keep their lateness."""
     if period.deadline == deadline:

@@ -5,8 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from cchc_portal.admin import ReadOnlyAdmin
 from cchc_portal.forms import NFCModelForm
 
-from .models import Area, CatalogueChange, Target, Threshold
-from .services import area_save, target_save, threshold_remove, threshold_set
+from .models import Area, CatalogueChange, Programme, Target, Threshold
+from .services import area_save, programme_save, target_save, threshold_remove, threshold_set
 
 
 class ReasonField(forms.CharField):
@@ -35,6 +35,27 @@ class AreaAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         area_save(area=obj, by=request.user, reason=form.cleaned_data["change_reason"])
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ProgrammeForm(NFCModelForm):
+    change_reason = ReasonField()
+
+    class Meta:
+        model = Programme
+        fields = ["code", "name", "first_year", "last_year", "scoring", "scoring_floor"]
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(admin.ModelAdmin):
+    form = ProgrammeForm
+    list_display = ["code", "name", "first_year", "last_year", "scoring"]
+    list_display_links = ["code", "name"]
+
+    def save_model(self, request, obj, form, change):
+        programme_save(programme=obj, by=request.user, reason=form.cleaned_data["change_reason"])
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -40,6 +40,94 @@ class Area(models.Model):
         return (self.code,)
 
 
+class ScoringMethod(models.TextChoices):
+    PROPORTIONAL = "proportional", _("Proportional credit")
+    ALL_OR_NOTHING = "all_or_nothing", _("All or nothing")
+    FLOOR = "floor", _("Proportional from a floor")
+
+
+class ProgrammeQuerySet(models.QuerySet):
+    def covering(self, year: int) -> ProgrammeQuerySet:
+        return self.filter(first_year__lte=year, last_year__gte=year)
+
+
+class ProgrammeManager(models.Manager.from_queryset(ProgrammeQuerySet)):
+    def get_by_natural_key(self, code: str) -> Programme:
+        return self.get(code=code)
+
+
+class Programme(models.Model):
+    """A reform programme (giai đoạn), e.g. 2021-2025, and how units are scored under it: the
+    secretariat's choice, shown in one line above every ranking."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True, help_text=_("e.g. 2021-2025."))
+    name = models.CharField(_("name"), max_length=255)
+    first_year = models.PositiveSmallIntegerField(
+        _("first year"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    last_year = models.PositiveSmallIntegerField(
+        _("last year"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    scoring = models.CharField(
+        _("scoring"), max_length=20, choices=ScoringMethod.choices, default=ScoringMethod.PROPORTIONAL
+    )
+    scoring_floor = models.DecimalField(
+        _("floor (% of the threshold)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(50),
+        validators=[MinValueValidator(0), MaxValueValidator(Decimal("99.99"))],
+        help_text=_(
+            "With proportional credit from a floor: at or below this share of the threshold a target earns nothing."
+        ),
+    )
+
+    objects = ProgrammeManager()
+
+    class Meta:
+        verbose_name = _("programme")
+        verbose_name_plural = _("programmes")
+        ordering = ["first_year"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_year__gte=models.F("first_year")),
+                name="programme_years",
+                violation_error_message=_("The last year cannot be before the first year."),
+            ),
+            models.CheckConstraint(
+                condition=Q(scoring_floor__gte=0, scoring_floor__lt=100),
+                name="programme_floor_range",
+                violation_error_message=_("The floor is a share of the threshold, from 0 to below 100."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def natural_key(self) -> tuple[str]:
+        return (self.code,)
+
+    @property
+    def scoring_text(self) -> str:
+        """How a score is made, in one line for the pages that show scores."""
+        if self.scoring == ScoringMethod.ALL_OR_NOTHING:
+            return str(_("Score: each target met earns its full weight, a target missed earns nothing."))
+        if self.scoring == ScoringMethod.FLOOR:
+            return str(
+                _(
+                    "Score: a target earns its full weight at the threshold, nothing at or below %(floor)s%% of "
+                    "it, and in proportion in between."
+                )
+                % {"floor": f"{self.scoring_floor.normalize():f}".replace(".", ",")}
+            )
+        return str(
+            _(
+                "Score: a target earns its full weight at the threshold, otherwise in proportion (value / "
+                "threshold), as in the national index of Decision 766/QĐ-TTg."
+            )
+        )
+
+
 class Measure(models.TextChoices):
     RATIO = "ratio", _("Ratio of two counts")
     PERCENT = "percent", _("Percent")
@@ -256,8 +344,16 @@ class ChangeAction(models.TextChoices):
 
 
 class CatalogueChange(models.Model):
-    """Who changed which area, target or threshold, when, how and why."""
+    """Who changed which programme, area, target or threshold, when, how and why."""
 
+    programme = models.ForeignKey(
+        Programme,
+        verbose_name=_("programme"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="changes",
+    )
     target = models.ForeignKey(
         Target, verbose_name=_("target"), null=True, blank=True, on_delete=models.CASCADE, related_name="changes"
     )
@@ -285,5 +381,5 @@ class CatalogueChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        subject = self.target.code if self.target_id else self.area.code
-        return f"{subject} · {self.get_action_display()} · {self.changed_at:%d/%m/%Y %H:%M}"
+        subject = self.target or self.area or self.programme
+        return f"{subject.code} · {self.get_action_display()} · {self.changed_at:%d/%m/%Y %H:%M}"

@@ -12,7 +12,7 @@ from django.utils import timezone
 from cchc_portal.text import nfc
 from units.models import User
 
-from .models import Area, CatalogueChange, ChangeAction, Target, Threshold
+from .models import Area, CatalogueChange, ChangeAction, Programme, Target, Threshold
 from .signals import catalogue_changed
 
 CENTS = Decimal("0.01")
@@ -36,9 +36,16 @@ def _log(
     at: dt.datetime,
     target: Target | None = None,
     area: Area | None = None,
+    programme: Programme | None = None,
 ) -> None:
     change = CatalogueChange(
-        target=target, area=area, action=action, changes=changes, reason=nfc(reason.strip()), changed_by=by
+        target=target,
+        area=area,
+        programme=programme,
+        action=action,
+        changes=changes,
+        reason=nfc(reason.strip()),
+        changed_by=by,
     )
     change.changed_at = at
     change.full_clean()
@@ -58,6 +65,23 @@ def area_save(*, area: Area, by: User | None, reason: str, at: dt.datetime | Non
         action = ChangeAction.UPDATED if before else ChangeAction.CREATED
         _log(area=area, action=action, changes=changes, by=by, reason=reason, at=at or timezone.now())
     return area
+
+
+@transaction.atomic
+def programme_save(*, programme: Programme, by: User | None, reason: str, at: dt.datetime | None = None) -> Programme:
+    """Create or update a programme (its years and how units are scored), recording what changed
+    and why; results are judged anew since scores may change."""
+    programme.name = nfc(programme.name.strip())
+    programme.full_clean()
+    exclude = ["id"]
+    before = model_to_dict(Programme.objects.get(pk=programme.pk), exclude=exclude) if programme.pk else {}
+    programme.save()
+    changes = _diff(before, model_to_dict(programme, exclude=exclude))
+    if changes:
+        action = ChangeAction.UPDATED if before else ChangeAction.CREATED
+        _log(programme=programme, action=action, changes=changes, by=by, reason=reason, at=at or timezone.now())
+        catalogue_changed.send(sender=Programme)
+    return programme
 
 
 @transaction.atomic

@@ -14,7 +14,7 @@ from attainment.models import Attainment, Band, FlagTier, LaggardFlag, PeriodCom
 from attainment.services import results_outdated, stale_periods
 from reports.models import Figure, Submission, SubmissionStatus
 from reports.periods import period_create
-from targets.models import Measure, Target
+from targets.models import Measure, Programme, Target
 from targets.tests.factories import TargetFactory, threshold
 from units.models import Kind, Role
 from units.services import unit_close
@@ -195,7 +195,7 @@ def test_provisional_figures_are_marked_and_not_counted(tree, work_records, comm
     assert result(period, commune_a1, "CQS-05").provisional
     rollup = Rollup.objects.get(period=period, target=work_records, scope="district", scope_key="429")
     assert (rollup.numerator, rollup.denominator) == (30, 100)
-    assert UnitScore.objects.get(period=period, unit=commune_a1).score == 0
+    assert not UnitScore.objects.filter(period=period, unit=commune_a1).exists()  # nothing approved: no score
 
 
 def test_half_year_adds_up_its_quarters(tree, work_records, commune_a1):
@@ -213,6 +213,27 @@ def test_half_year_adds_up_its_quarters(tree, work_records, commune_a1):
 def reasons(period, unit) -> list[str]:
     flag = LaggardFlag.objects.filter(period=period, unit=unit).first()
     return sorted({r["code"] for r in flag.reasons}) if flag else []
+
+
+@pytest.mark.parametrize(
+    ("method", "floor", "expected"),
+    [
+        # Nghi Lộc: CQS-05 40/100 against 80 (ratio 0,5, weight 5), TTHC-09 95 against 90 (met, weight 3),
+        # CQS-04 not reported (weight 2). Diễn Châu: CQS-05 90/100 (met), TTHC-09 81 against 90
+        # (ratio 0,9), CQS-04 10/10 (met).
+        ("proportional", "50", ("55.00", "97.00")),  # (2,5 + 3) / 10; (5 + 2,7 + 2) / 10
+        ("all_or_nothing", "50", ("30.00", "70.00")),  # 3 / 10; (5 + 2) / 10
+        ("floor", "50", ("30.00", "94.00")),  # 0,5 at the floor earns 0; (0,9 - 0,5) / 0,5 = 0,8 of 3
+        ("floor", "80", ("30.00", "85.00")),  # (0,9 - 0,8) / 0,2 = 0,5 of 3: (5 + 1,5 + 2) / 10
+    ],
+)
+def test_each_scoring_method_with_hand_computed_scores(scored, district_a, district_b, method, floor, expected):
+    Programme.objects.create(
+        code="2021-2025", name="2021-2025", first_year=2021, last_year=2025, scoring=method, scoring_floor=floor
+    )
+    period_recompute(scored)
+    scores = (UnitScore.objects.get(period=scored, unit=u).score for u in (district_a, district_b))
+    assert tuple(str(s) for s in scores) == expected
 
 
 def test_laggard_misses_n_thresholds(tree, work_records, district_a, period, settings):
@@ -372,7 +393,7 @@ def test_queries_do_not_grow_with_units(tree, work_records, period):
             period_recompute(period)
         return len(captured)
 
-    UnitFactory(code="X0", name="Xã 0", parent=tree)
+    report(UnitFactory(code="X0", name="Xã 0", parent=tree), period, CQS_05=(20, 40))
     period_recompute(period)  # the first run also records the period's computation row
     small = queries()
     for i in range(1, 40):
@@ -426,7 +447,8 @@ def test_stale_marks_later_periods_too(tree, period):
 def test_recompute_command_prints_what_changed(scored, capsys):
     call_command("recompute", "--period", "2025-Q1")
     out = capsys.readouterr().out
-    assert out.startswith("2025-Q1: 18 kết quả (18 thay đổi trạng thái), 6 điểm")
+    # Two districts with approved figures are scored; the four units with none are not.
+    assert out.startswith("2025-Q1: 18 kết quả (18 thay đổi trạng thái), 2 điểm")
 
 
 def test_a_threshold_change_makes_unlocked_periods_stale(tree, work_records, secretariat):
@@ -458,7 +480,7 @@ def test_half_year_with_a_quarter_not_yet_approved_is_provisional(tree, work_rec
     period_recompute(h1)
     row = result(h1, commune_a1, "CQS-05")
     assert (row.numerator, row.denominator, row.provisional) == (90, 100, True)
-    assert UnitScore.objects.get(period=h1, unit=commune_a1).score == 0
+    assert not UnitScore.objects.filter(period=h1, unit=commune_a1).exists()  # nothing approved: no score
     assert "missing" not in reasons(h1, commune_a1)  # reporting reasons belong to the quarters
 
 

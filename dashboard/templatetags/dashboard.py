@@ -2,7 +2,18 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from attainment.models import Status
+
 register = template.Library()
+STATUS_LABELS = dict(Status.choices)
+
+
+@register.simple_tag
+def status_badge(status: str) -> SafeString:
+    """A status in its one colour and word, the same in every table (the chart and the heatmap
+    use the same classes)."""
+    label = escape(str(STATUS_LABELS.get(status, status)))
+    return mark_safe(f'<span class="badge cell-{escape(status)}">{label}</span>')  # noqa: S308 - escaped
 
 
 @register.simple_tag

@@ -20,6 +20,23 @@ def num(value, places: int = 2) -> str:
 
 
 @register.filter
+def figure(value, measure: str = "") -> str:
+    """A result as a reader reads it: 79,1% for a rate, 1.234 for a count, "Đã hoàn thành" or
+    "Chưa hoàn thành" for a done / not done target; an em dash when there is none."""
+    return figure_text(value, measure)
+
+
+def figure_text(value, measure: str, places: int = 1) -> str:
+    if value is None or value == "":
+        return "—"
+    if measure == "boolean":
+        return str(_("Done") if Decimal(value) >= 1 else _("Not done"))
+    if measure == "count":
+        return num(value, 0)
+    return f"{num(value, places)}%"
+
+
+@register.filter
 def num_input(value) -> str:
     """A number as typed into a form field: no grouping, Vietnamese decimal comma (89,9)."""
     if value is None or value == "":
