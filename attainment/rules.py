@@ -17,6 +17,7 @@ from .models import Band, Status
 
 ZERO, ONE, HUNDRED = Decimal(0), Decimal(1), Decimal(100)
 COUNT_MEASURES = (Measure.RATIO, Measure.REDUCTION)
+RATE_MEASURES = (Measure.RATIO, Measure.PERCENT, Measure.REDUCTION)  # in percent: 100 at most
 FOUR_PLACES = Decimal("0.0001")
 
 # Earlier periods of the same kind read for change, declines, projections and outliers: seven
@@ -76,16 +77,17 @@ def status_of(
     target: Target, value: Decimal | None, threshold: Decimal | None, met: bool | None, off_track: bool = False
 ) -> str:
     """The one rule for a result's status, a unit's or a group's: no data; behind when the threshold
-    is missed; at risk when met but off track or within AT_RISK_MARGIN points of the line (a
-    done/not-done target has no margin); met otherwise."""
+    is missed; at risk when met but off track or within AT_RISK_MARGIN points of the line; met
+    otherwise. A done/not-done target has no margin, and neither has a rate at 100%: it cannot
+    do better, so it is not "close to the line"."""
     if met is None:
         return Status.NO_DATA
     if not met:
         return Status.BEHIND
     margin = Decimal(str(settings.AT_RISK_MARGIN))
-    if off_track or (target.measure != Measure.BOOLEAN and abs(value - threshold) < margin):
-        return Status.AT_RISK
-    return Status.MET
+    at_ceiling = target.measure in RATE_MEASURES and value >= HUNDRED
+    close = target.measure != Measure.BOOLEAN and not at_ceiling and abs(value - threshold) < margin
+    return Status.AT_RISK if off_track or close else Status.MET
 
 
 def gap_of(target: Target, value: Decimal | None, threshold: Decimal | None) -> Decimal | None:

@@ -12,3 +12,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def year_column(field: str, description):
+    """A year shown as 2025, not grouped as a number would be (2.025)."""
+
+    @admin.display(description=description, ordering=field)
+    def shown(obj) -> str:
+        value = getattr(obj, field)
+        return "" if value is None else str(value)
+
+    shown.__name__ = f"{field}_shown"
+    return shown

@@ -29,6 +29,20 @@ class PortalLanguageMiddleware:
         return response
 
 
+class PortalNotFoundMiddleware:
+    """In development too, a missing page is the portal's Vietnamese 404 page, not Django's
+    technical one (which lists every URL pattern, in English)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if settings.DEBUG and response.status_code == 404:
+            response = render(request, "404.html", status=404)
+        return response
+
+
 class ContentSecurityPolicyMiddleware:
     """Send settings.CONTENT_SECURITY_POLICY with every response (Django 5.2 has no built-in one)."""
 

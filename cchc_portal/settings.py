@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cchc_portal.middleware.ContentSecurityPolicyMiddleware",
+    "cchc_portal.middleware.PortalNotFoundMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     "cchc_portal.middleware.DatabaseRefusedMiddleware",

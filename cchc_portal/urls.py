@@ -3,13 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
 from cchc_portal.converters import CodeConverter, PeriodKeyConverter
-from reports import views as report_views
+from dashboard.home import home
 
 register_converter(CodeConverter, "code")
 register_converter(PeriodKeyConverter, "period")
 
 urlpatterns = [
-    path("", report_views.home, name="home"),
+    path("", home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

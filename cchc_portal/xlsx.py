@@ -7,14 +7,16 @@ import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -128,23 +130,115 @@ def set_cell(sheet: Worksheet, row: int, column: int, value) -> Cell:
     return cell
 
 
-HEADER_FONT = Font(name="Times New Roman", bold=True)
-BODY_FONT = Font(name="Times New Roman")
+FONT_NAME = "Times New Roman"
+HEADER_FONT = Font(name=FONT_NAME, bold=True)
+BODY_FONT = Font(name=FONT_NAME)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+THIN = Side(style="thin", color="000000")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+# Excel shows these with the reader's separators: 1.234,5 on a Vietnamese machine.
+INTEGER_FORMAT = "#,##0"
+DECIMAL_FORMAT = "#,##0.0"
+MIN_WIDTH, MAX_WIDTH = 6, 60
+
+
+def number_format_for(value) -> str | None:
+    """The display format of a number written to a report: integers grouped, other numbers with
+    one decimal. Not for text, dates or yes/no."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    if isinstance(value, int) or (isinstance(value, Decimal) and value == value.to_integral_value()):
+        return INTEGER_FORMAT
+    return DECIMAL_FORMAT
+
+
+def print_setup(sheet: Worksheet, *, header_row: int) -> None:
+    """A4 landscape, every column on the page width, the header row repeated on each page and
+    frozen on screen, page numbers in the footer."""
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.orientation = sheet.ORIENTATION_LANDSCAPE
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # as many pages down as the rows need
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_margins = PageMargins(left=0.5, right=0.4, top=0.6, bottom=0.6, header=0.3, footer=0.3)
+    sheet.print_options.horizontalCentered = True
+    sheet.print_title_rows = f"{header_row}:{header_row}"
+    sheet.oddFooter.center.text = "&P/&N"
+    sheet.oddFooter.center.font = FONT_NAME
+    sheet.freeze_panes = f"A{header_row + 1}"
+
+
+def _display_length(value) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, float | Decimal):
+        return len(f"{value:,.1f}")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return len(f"{value:,}")
+    return max((len(line) for line in str(value).splitlines()), default=0)
+
+
+def column_widths(headers: list[str], rows: list[list]) -> list[int]:
+    """Widths that fit each column's longest value (a header may wrap at its longest word),
+    within MIN_WIDTH and MAX_WIDTH; longer text wraps."""
+    widths = []
+    for index, header in enumerate(headers):
+        longest_word = max((len(word) for word in str(header).split()), default=0)
+        longest_value = max((_display_length(row[index]) for row in rows if index < len(row)), default=0)
+        widths.append(min(MAX_WIDTH, max(MIN_WIDTH, longest_word + 2, longest_value + 2)))
+    return widths
+
+
+def report_sheet(
+    sheet: Worksheet,
+    *,
+    title_lines: list[str],
+    headers: list[str],
+    rows,
+    widths: list[int] | None = None,
+    number_formats: dict[int, str] | None = None,
+) -> int:
+    """A table that prints: title lines, a header row, data rows, in the offices' look.
+
+    The first two title lines (the issuer, the table's title) are bold, the others (the date of
+    export...) italic, each centred across the table. `number_formats` maps a column number
+    (1 = A) to an Excel format for that column; other numbers get `number_format_for`. Returns
+    the header row's number.
+    """
+    rows = [list(row) for row in rows]
+    span = max(1, len(headers))
+    for number, line in enumerate(title_lines, start=1):
+        if span > 1:
+            sheet.merge_cells(start_row=number, start_column=1, end_row=number, end_column=span)
+        cell = set_cell(sheet, number, 1, line)
+        cell.font = Font(name=FONT_NAME, bold=number <= 2, italic=number > 2, size=13 if number == 2 else 12)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    header_row = len(title_lines) + 2 if title_lines else 1
+    for col, header in enumerate(headers, start=1):
+        cell = set_cell(sheet, header_row, col, header)
+        cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, BOX
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    widths = widths or column_widths(headers, rows)
+    formats = number_formats or {}
+    for r, row in enumerate(rows, start=header_row + 1):
+        for col, value in enumerate(row, start=1):
+            cell = set_cell(sheet, r, col, value)
+            cell.font, cell.border = BODY_FONT, BOX
+            number_format = formats.get(col) or number_format_for(value)
+            if number_format:
+                cell.number_format = number_format
+            elif isinstance(value, str) and col <= len(widths) and len(value) > widths[col - 1]:
+                cell.alignment = Alignment(vertical="top", wrap_text=True)
+    for col, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(col)].width = width
+    print_setup(sheet, header_row=header_row)
+    return header_row
 
 
 def write_table(sheet: Worksheet, headers: list[str], rows, widths: list[int] | None = None) -> None:
-    """A header row and data rows in the offices' look (Times New Roman, frozen header)."""
-    for col, header in enumerate(headers, start=1):
-        cell = set_cell(sheet, 1, col, header)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    for r, row in enumerate(rows, start=2):
-        for col, value in enumerate(row, start=1):
-            set_cell(sheet, r, col, value).font = BODY_FONT
-    for col, width in enumerate(widths or [], start=1):
-        sheet.column_dimensions[get_column_letter(col)].width = width
-    sheet.freeze_panes = "A2"
+    """A header row in row 1 and data rows under it, ready to print: a `report_sheet` without a
+    title, so that a workbook read back (a filled template) finds its header in row 1."""
+    report_sheet(sheet, title_lines=[], headers=headers, rows=rows, widths=widths)
 
 
 def workbook_bytes(workbook: Workbook) -> bytes:

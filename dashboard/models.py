@@ -16,13 +16,20 @@ class ExportStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class ExportFormat(models.TextChoices):
+    XLSX = "xlsx", _("Excel workbook (.xlsx)")
+    DOCX = "docx", _("Word document (.docx)")
+
+
 class ReportExport(models.Model):
-    """The quarterly report workbook, built by a worker; the page follows its progress."""
+    """The quarterly report (the workbook, or the Word document to send), built by a worker; the
+    page follows its progress."""
 
     period = models.ForeignKey(Period, verbose_name=_("period"), on_delete=models.CASCADE, related_name="exports")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT)
     requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     status = models.CharField(_("status"), max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING)
+    format = models.CharField(_("format"), max_length=4, choices=ExportFormat.choices, default=ExportFormat.XLSX)
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     file = models.FileField(_("file"), storage=private_storage, upload_to="exports/%Y/%m/", blank=True, max_length=255)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
@@ -33,4 +40,9 @@ class ReportExport(models.Model):
         ordering = ["-requested_at"]
 
     def __str__(self) -> str:
-        return f"{self.period} · {self.get_status_display()}"
+        return f"{self.period} · {self.get_format_display()} · {self.get_status_display()}"
+
+    @property
+    def file_name(self) -> str:
+        """The name the file is saved and downloaded under: bao-cao-cchc-2026-Q4.docx."""
+        return f"bao-cao-cchc-{self.period.key}.{self.format}"

@@ -6,12 +6,16 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from cchc_portal.xlsx import XLSX_CONTENT_TYPE
 from units.access import province_reader_required
 
-from .models import ExportStatus, ReportExport
+from .documents import DOCX_CONTENT_TYPE
+from .models import ExportFormat, ExportStatus, ReportExport
 from .selectors import dashboard_period
 from .services import export_request
 from .views import dashboard_access
+
+CONTENT_TYPES = {ExportFormat.XLSX: XLSX_CONTENT_TYPE, ExportFormat.DOCX: DOCX_CONTENT_TYPE}
 
 
 @dashboard_access
@@ -25,14 +29,21 @@ def report_page(request, pk: int):
 @province_reader_required
 @require_POST
 def report_request(request):
+    """Ask for the workbook (the default) or the Word document of a period."""
     period = dashboard_period(request.POST.get("period", ""))
-    if period is None:
+    format = request.POST.get("format", ExportFormat.XLSX)
+    if period is None or format not in ExportFormat.values:
         raise Http404
-    export = export_request(period=period, by=request.user)
+    export = export_request(period=period, by=request.user, format=format)
     return redirect("dashboard:report", pk=export.pk)
 
 
 @dashboard_access
 def report_download(request, pk: int):
-    export = get_object_or_404(ReportExport, pk=pk, status=ExportStatus.DONE)
-    return FileResponse(export.file.open("rb"), as_attachment=True, filename=f"bao-cao-cchc-{export.period.key}.xlsx")
+    export = get_object_or_404(ReportExport.objects.select_related("period"), pk=pk, status=ExportStatus.DONE)
+    return FileResponse(
+        export.file.open("rb"),
+        as_attachment=True,
+        filename=export.file_name,
+        content_type=CONTENT_TYPES[export.format],
+    )

@@ -309,3 +309,45 @@ def target_view(target: Target, period: Period) -> dict:
     )
     missing = [r for r in results if r.met is False and not r.provisional]
     return {"buckets": buckets, "trend": trend, "missing": missing, "results": len(results)}
+
+
+def member_summary(user: User, period: Period) -> dict | None:
+    """A steering member's units in `period`: how many are behind or to watch, the three that weigh
+    most, and what changed since the previous period (units that became laggards, units that are
+    laggards no more). None for a person responsible for no unit."""
+    responsible = Unit.objects.filter(pk__in=user.unit_ids_for(Role.STEERING))
+    if not responsible.exists():
+        return None
+    mine = units_due(period).within(responsible)
+    flags = LaggardFlag.objects.filter(period=period, unit__in=mine).select_related("unit")
+    laggards = {f.unit_id: f for f in flags if f.tier == FlagTier.LAGGARD}
+    before = previous_period(period)
+    earlier = set()
+    if before is not None:
+        earlier = set(
+            LaggardFlag.objects.filter(period=before, tier=FlagTier.LAGGARD, unit__in=mine).values_list(
+                "unit", flat=True
+            )
+        )
+    return {
+        "units": mine.count(),
+        "laggards": len(laggards),
+        "watch": sum(1 for f in flags if f.tier == FlagTier.WARNING),
+        "worst": sorted(laggards.values(), key=lambda f: -f.severity)[:3],
+        "new": sorted((f.unit for i, f in laggards.items() if i not in earlier), key=lambda u: u.path),
+        "recovered": list(Unit.objects.filter(pk__in=earlier - set(laggards)).order_by("path")) if before else [],
+        "previous": before,
+    }
+
+
+def unit_summary(unit: Unit, period: Period) -> dict:
+    """A unit head's view of their unit in `period`: score, band, rank and movement, and the
+    targets it misses with how far it is from each."""
+    score = UnitScore.objects.filter(period=period, unit=unit).first()
+    missed = (
+        Attainment.objects.filter(period=period, unit=unit, met=False, provisional=False)
+        .select_related("target")
+        .order_by("gap")
+    )
+    flag = LaggardFlag.objects.filter(period=period, unit=unit).first()
+    return {"unit": unit, "score": score, "missed": list(missed), "flag": flag}

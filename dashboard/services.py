@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -10,15 +12,25 @@ from cchc_portal.tasks import enqueue
 from reports.models import Period
 from units.models import User
 
-from .models import ExportStatus, ReportExport
+from .documents import quarterly_docx
+from .models import ExportFormat, ExportStatus, ReportExport
 from .quarterly import quarterly_report
 
+BUILDERS: dict[str, Callable[[Period, Callable[[int], None]], bytes]] = {
+    ExportFormat.XLSX: quarterly_report,
+    ExportFormat.DOCX: quarterly_docx,
+}
 
-def export_request(*, period: Period, by: User) -> ReportExport:
-    """Record the request and hand it to a worker once it is committed."""
+
+@transaction.atomic
+def export_request(*, period: Period, by: User, format: str = ExportFormat.XLSX) -> ReportExport:
+    """Record the request for the workbook or the Word document and hand it to a worker once it is
+    committed."""
     from .tasks import build_quarterly_report  # the task module imports this one
 
-    export = ReportExport.objects.create(period=period, requested_by=by)
+    export = ReportExport(period=period, requested_by=by, format=format)
+    export.full_clean()
+    export.save()
 
     def hand_over() -> None:
         # A broker failure: say so on the page instead of letting it wait forever.
@@ -30,7 +42,7 @@ def export_request(*, period: Period, by: User) -> ReportExport:
 
 
 def export_build(export_id: int) -> str:
-    """Build (or rebuild, if the message came twice) the workbook of an export."""
+    """Build (or rebuild, if the message came twice) the document of an export."""
     export = ReportExport.objects.select_related("period").get(pk=export_id)
     if export.status == ExportStatus.DONE:
         return export.file.name
@@ -40,11 +52,11 @@ def export_build(export_id: int) -> str:
         ReportExport.objects.filter(pk=export.pk).update(progress=percent)
 
     try:
-        content = quarterly_report(export.period, progress)
+        content = BUILDERS[export.format](export.period, progress)
     except Exception:
         ReportExport.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED)
         raise
-    export.file.save(f"bao-cao-cchc-{export.period.key}.xlsx", ContentFile(content), save=False)
+    export.file.save(export.file_name, ContentFile(content), save=False)
     export.status, export.progress, export.finished_at = ExportStatus.DONE, 100, timezone.now()
     export.save(update_fields=["file", "status", "progress", "finished_at"])
     return export.file.name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.http import Http404
@@ -11,7 +12,7 @@ from units.access import unit_for_user
 from units.models import Role, Unit, User
 
 from .models import Evidence, Period, Submission, report_editable
-from .selectors import units_due
+from .selectors import SENT, units_due
 
 
 def fills_for(user: User, unit: Unit) -> bool:
@@ -71,3 +72,22 @@ def template_units_for_user(user: User, period: Period, unit_code: str) -> list[
 def imports_for(user: User) -> bool:
     """Reporters import their own units' rows; the secretariat any unit's."""
     return bool(user.unit_ids_for(Role.REPORTER)) or reviews(user)
+
+
+def reports_for_user(user: User, today: dt.date) -> list[dict]:
+    """The person's units' reports for the open periods, deadlines first, each with what the
+    person may do with it and the days left (a report already sent has no deadline to meet)."""
+    periods = list(Period.objects.open().order_by("deadline"))
+    mine = user.unit_ids_for(Role.REPORTER) | user.unit_ids_for(Role.UNIT_HEAD) | user.unit_ids_for(Role.STEERING)
+    units = list(Unit.objects.filter(pk__in=mine).order_by("path"))
+    submissions = {(s.unit_id, s.period_id): s for s in Submission.objects.filter(unit__in=units, period__in=periods)}
+    rows = []
+    for period in periods:
+        for unit in units:
+            if unit.is_current_on(min(period.end, today)):
+                submission = submissions.get((unit.pk, period.pk))
+                access = ReportAccess(period, unit, submission, fills_for(user, unit), False)
+                days_left = period.days_to_deadline(today)
+                sent = submission is not None and submission.status in SENT
+                rows.append({"access": access, "days_left": days_left, "overdue": max(0, -days_left), "sent": sent})
+    return rows

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from cchc_portal.admin import ReadOnlyAdmin
+from cchc_portal.admin import ReadOnlyAdmin, year_column
 
 from .models import Evidence, Period, PeriodEvent, PeriodState, Reminder, Submission, SubmissionEvent
 from .periods import period_feature, period_set_deadline, period_set_state
@@ -11,8 +11,9 @@ from .periods import period_feature, period_set_deadline, period_set_state
 class PeriodAdmin(admin.ModelAdmin):
     list_display = ["key", "kind", "start", "end", "deadline", "state", "featured", "locked_at"]
     list_filter = ["kind", "state", "year"]
-    fields = ["key", "kind", "year", "quarter", "start", "end", "deadline", "state", "locked_at"]
-    readonly_fields = ["key", "kind", "year", "quarter", "start", "end", "state", "locked_at"]
+    year_shown = year_column("year", _("year"))
+    fields = ["key", "kind", "year_shown", "quarter", "start", "end", "deadline", "state", "featured", "locked_at"]
+    readonly_fields = ["key", "kind", "year_shown", "quarter", "start", "end", "state", "featured", "locked_at"]
     actions = ["open_periods", "close_periods", "lock_periods", "feature_period", "unfeature_periods"]
 
     def has_add_permission(self, request):

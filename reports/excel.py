@@ -20,6 +20,7 @@ from cchc_portal.xlsx import CellError, ImportResult, is_formula, iter_rows, ope
 from targets.models import Measure
 from targets.selectors import ThresholdResolver
 from units.models import Unit, User
+from units.templatetags.portal import figure_text, num
 
 from .access import fills_for, reviews
 from .models import EventAction, Figure, Period
@@ -64,11 +65,14 @@ def _how(target) -> str:
 
 
 def _figure_text(figure: Figure) -> str:
+    """Last period's figure as a reader reads it: 1.234/2.000, 92,5, or done / not done."""
     if figure.uses_counts:
         if figure.numerator is None or figure.denominator is None:
             return ""
-        return f"{figure.numerator}/{figure.denominator}"
-    return "" if figure.value is None else str(figure.value.normalize())
+        return f"{num(figure.numerator, 0)}/{num(figure.denominator, 0)}"
+    if figure.value is None:
+        return ""
+    return figure_text(figure.value, figure.measure) if figure.measure == Measure.BOOLEAN else num(figure.value)
 
 
 def template_workbook(*, period: Period, units: Iterable[Unit]) -> bytes:

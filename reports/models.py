@@ -28,9 +28,10 @@ class PeriodKind(models.TextChoices):
 
 
 class PeriodState(models.TextChoices):
-    OPEN = "open", _("Open")
-    CLOSED = "closed", _("Closed")
-    LOCKED = "locked", _("Locked")
+    # Contexts: a unit "closed" is dissolved, a period "closed" only stops taking reports.
+    OPEN = "open", pgettext_lazy("period state", "Open")
+    CLOSED = "closed", pgettext_lazy("period state", "Closed")
+    LOCKED = "locked", pgettext_lazy("period state", "Locked")
 
 
 class PeriodQuerySet(models.QuerySet):

@@ -3,7 +3,7 @@ share."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from targets.models import Target
 from units.models import Unit
@@ -67,3 +67,17 @@ def submissions_of(period: Period) -> dict[int, dict]:
     """Each unit's submission for the period, by unit id: status, lateness, times returned."""
     rows = Submission.objects.filter(period=period).values("unit_id", "status", "is_late", "times_returned")
     return {row["unit_id"]: row for row in rows}
+
+
+def reporting_progress(periods) -> list[dict]:
+    """For the secretariat: per open period, the units due and the reports in each status."""
+    counts = Submission.objects.filter(period__in=periods).values("period_id", "status").annotate(n=Count("id"))
+    by_period = {(c["period_id"], c["status"]): c["n"] for c in counts}
+    return [
+        {
+            "period": p,
+            "due": units_due(p).count(),
+            "statuses": [(label, by_period.get((p.pk, value), 0), value) for value, label in SubmissionStatus.choices],
+        }
+        for p in periods
+    ]

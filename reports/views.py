@@ -7,11 +7,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -21,22 +19,19 @@ from cchc_portal.imports import import_page
 from cchc_portal.xlsx import XLSX_CONTENT_TYPE
 from targets.selectors import ThresholdResolver
 from units.access import secretariat_required
-from units.models import Role, Unit
 
 from .access import (
     ReportAccess,
     evidence_for_user,
-    fills_for,
     imports_for,
     report_for_user,
-    reviews,
     template_units_for_user,
 )
 from .evidence import evidence_add, evidence_remove
 from .excel import figures_import, template_workbook
 from .forms import EvidenceForm, FiguresForm, FiguresImportForm, ReasonForm, ReviewFilterForm, VersionForm
 from .models import Figure, Period, Submission, SubmissionStatus
-from .selectors import applicable_targets, units_due
+from .selectors import applicable_targets
 from .services import (
     Conflict,
     FigureErrors,
@@ -48,40 +43,6 @@ from .services import (
     submission_save_figures,
     submission_submit,
 )
-
-
-@login_required
-def home(request):
-    """Each person's start page: their units' reports for the open periods, deadlines first."""
-    user, today = request.user, timezone.localdate()
-    periods = list(Period.objects.open().order_by("deadline"))
-    mine = user.unit_ids_for(Role.REPORTER) | user.unit_ids_for(Role.UNIT_HEAD) | user.unit_ids_for(Role.STEERING)
-    units = list(Unit.objects.filter(pk__in=mine).order_by("path"))
-    submissions = {(s.unit_id, s.period_id): s for s in Submission.objects.filter(unit__in=units, period__in=periods)}
-    rows = []
-    for period in periods:
-        for unit in units:
-            if unit.is_current_on(min(period.end, today)):
-                access = ReportAccess(period, unit, submissions.get((unit.pk, period.pk)), fills_for(user, unit), False)
-                days_left = period.days_to_deadline(today)
-                rows.append({"access": access, "days_left": days_left, "overdue": max(0, -days_left)})
-    summary = []
-    if reviews(user):
-        counts = Submission.objects.filter(period__in=periods).values("period_id", "status").annotate(n=Count("id"))
-        by_period = {(c["period_id"], c["status"]): c["n"] for c in counts}
-        summary = [
-            {
-                "period": p,
-                "due": units_due(p).count(),
-                "statuses": [
-                    (label, by_period.get((p.pk, value), 0), value) for value, label in SubmissionStatus.choices
-                ],
-            }
-            for p in periods
-        ]
-    import_periods = periods if user.unit_ids_for(Role.REPORTER) else []
-    context = {"rows": rows, "summary": summary, "import_periods": import_periods}
-    return render(request, "reports/home.html", context)
 
 
 def _figures(access: ReportAccess) -> list[Figure]:

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from cchc_portal.admin import ReadOnlyAdmin
+from cchc_portal.admin import ReadOnlyAdmin, year_column
 from cchc_portal.forms import NFCModelForm
 
 from .models import Area, CatalogueChange, Programme, Target, Threshold
@@ -51,7 +51,13 @@ class ProgrammeForm(NFCModelForm):
 @admin.register(Programme)
 class ProgrammeAdmin(admin.ModelAdmin):
     form = ProgrammeForm
-    list_display = ["code", "name", "first_year", "last_year", "scoring"]
+    list_display = [
+        "code",
+        "name",
+        year_column("first_year", _("first year")),
+        year_column("last_year", _("last year")),
+        "scoring",
+    ]
     list_display_links = ["code", "name"]
 
     def save_model(self, request, obj, form, change):
@@ -83,7 +89,10 @@ class ThresholdInline(admin.TabularInline):
 @admin.register(Target)
 class TargetAdmin(admin.ModelAdmin):
     form = TargetForm
-    list_display = ["code", "title", "area", "measure", "weight", "first_year", "last_year"]
+    list_display = [
+        "code", "title", "area", "measure", "weight",
+        year_column("first_year", _("in force from year")), year_column("last_year", _("in force until year")),
+    ]  # fmt: skip
     list_filter = ["area", "measure", "for_department", "for_district", "for_commune"]
     search_fields = ["code", "title", "legal_source"]
     inlines = [ThresholdInline]
@@ -147,7 +156,10 @@ class TargetAdmin(admin.ModelAdmin):
 class ThresholdAdmin(ReadOnlyAdmin):
     """Every threshold row ever recorded, read-only: edit thresholds on their target."""
 
-    list_display = ["target", "level", "from_year", "value", "recorded_at", "recorded_by", "superseded_at"]
+    list_display = [
+        "target", "level", year_column("from_year", _("from year")), "value", "recorded_at", "recorded_by",
+        "superseded_at",
+    ]  # fmt: skip
     list_filter = ["level", "from_year"]
     search_fields = ["target__code", "target__title"]
     list_select_related = ["target", "recorded_by"]

@@ -72,7 +72,7 @@ class Programme(models.Model):
         _("scoring"), max_length=20, choices=ScoringMethod.choices, default=ScoringMethod.PROPORTIONAL
     )
     scoring_floor = models.DecimalField(
-        _("floor (% of the threshold)"),
+        _("floor (percent of the threshold)"),
         max_digits=5,
         decimal_places=2,
         default=Decimal(50),

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cchc_portal.forms import NFCFormMixin, NFCModelForm
 
@@ -18,7 +19,7 @@ class ClosedFilter(admin.SimpleListFilter):
     parameter_name = "closed"
 
     def lookups(self, request, model_admin):
-        return [("no", _("In force")), ("yes", _("Closed"))]
+        return [("no", _("In force")), ("yes", pgettext_lazy("unit", "Closed"))]
 
     def queryset(self, request, queryset):
         if self.value() == "no":

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from .models import RoleAssignment, SuccessionLink, Unit
 
@@ -62,7 +62,10 @@ def unit_people(unit: Unit) -> QuerySet[RoleAssignment]:
 
 
 def unit_directory(*, query: str = "", include_closed: bool = False) -> QuerySet[Unit]:
-    units = Unit.objects.all() if include_closed else Unit.objects.open()
+    """The directory: units in force, or every unit. A search looks among closed units too (a
+    district closed on 30/06/2025 is still looked up by name), units in force listed first."""
     if query.strip():
-        units = units.search(query)
+        units = Unit.objects.search(query).order_by(F("valid_to").desc(nulls_first=True), "path")
+        return units.select_related("parent")
+    units = Unit.objects.all() if include_closed else Unit.objects.open()
     return units.select_related("parent").order_by("path")

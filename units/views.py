@@ -16,6 +16,7 @@ def directory(request):
     context = {"form": form, "query": query, "units": units}
     if not query:
         context["sections"] = _directory_sections(units)
+        context["closed_hidden"] = 0 if include_closed else Unit.objects.filter(valid_to__isnull=False).count()
     return render(request, "units/directory.html", context)
 
 

@@ -28,6 +28,9 @@ def status(target, value, threshold, off_track=False):
         (LOWER, "11", "10", Status.BEHIND),
         (LOWER, "9", "10", Status.AT_RISK),
         (LOWER, "8", "10", Status.MET),
+        (HIGHER, "100", "100", Status.MET),  # a rate at 100%: nothing left to lose to the margin
+        (HIGHER, "99.99", "100", Status.BEHIND),
+        (HIGHER, "99", "98", Status.AT_RISK),  # below 100, within 2 points
         (DONE, "1", "1", Status.MET),  # done is done: no margin
         (DONE, "0", "1", Status.BEHIND),
     ],

@@ -61,10 +61,10 @@ def test_template_is_prefilled_with_unit_targets_thresholds_and_last_period(last
         "2025-Q1",
         "Huyện Nghi Lộc",
         80,
-        "1234/2000",
+        "1.234/2.000",  # as a Vietnamese reader writes it
     )
     assert online["Cách nhập"].startswith("Tử số: Số hồ sơ công việc")
-    assert rows[("429", "TTHC-09")]["Kỳ trước"] == "92.5"
+    assert rows[("429", "TTHC-09")]["Kỳ trước"] == "92,5"
     assert online["Tử số"] is None  # nothing reported yet this period
 
 

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from reports.models import Submission, SubmissionEvent, SubmissionStatus
+from reports.models import Period, Submission, SubmissionEvent, SubmissionStatus
 from reports.services import submission_for
 
 pytestmark = pytest.mark.django_db
@@ -156,11 +156,20 @@ def test_timeline_shows_who_did_what(submitted_a, login, steering):
     assert "Giá trị — → 92,5" in timeline
 
 
-def test_home_shows_my_reports_and_days_left(submitted_a, login, reporter_a):
+def test_home_shows_my_reports_and_days_left(draft_a, login, reporter_a):
     body = login(reporter_a).get("/").content.decode()
     row = body.split('data-testid="my-reports"')[1]
-    assert "Huyện Nghi Lộc" in row and "Quý I/2025" in row and "Đã gửi" in row and "còn 5 ngày" in row
+    assert "Huyện Nghi Lộc" in row and "Quý I/2025" in row and "Nháp" in row and "còn 5 ngày" in row
     assert "Huyện Diễn Châu" not in row
+
+
+@pytest.mark.parametrize("sent", [False, True])
+def test_a_report_sent_carries_no_countdown_or_overdue_badge(submitted_a, period, login, reporter_a, sent):
+    if not sent:
+        Submission.objects.filter(pk=submitted_a.pk).update(status="returned", return_reason="Thiếu số liệu")
+    Period.objects.filter(pk=period.pk).update(deadline=period.start)  # long past
+    row = login(reporter_a).get("/").content.decode().split('data-testid="my-reports"')[1]
+    assert ("quá hạn" in row) is not sent
 
 
 def test_home_for_the_secretariat_counts_reports(submitted_a, login, secretariat):

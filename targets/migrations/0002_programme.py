@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('first_year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(2000), django.core.validators.MaxValueValidator(2100)], verbose_name='first year')),
                 ('last_year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(2000), django.core.validators.MaxValueValidator(2100)], verbose_name='last year')),
                 ('scoring', models.CharField(choices=[('proportional', 'Proportional credit'), ('all_or_nothing', 'All or nothing'), ('floor', 'Proportional from a floor')], default='proportional', max_length=20, verbose_name='scoring')),
-                ('scoring_floor', models.DecimalField(decimal_places=2, default=Decimal('50'), help_text='With proportional credit from a floor: at or below this share of the threshold a target earns nothing.', max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(Decimal('99.99'))], verbose_name='floor (% of the threshold)')),
+                ('scoring_floor', models.DecimalField(decimal_places=2, default=Decimal('50'), help_text='With proportional credit from a floor: at or below this share of the threshold a target earns nothing.', max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(Decimal('99.99'))], verbose_name='floor (percent of the threshold)')),
             ],
             options={
                 'verbose_name': 'programme',
