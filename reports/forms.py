@@ -78,6 +78,7 @@ class EvidenceForm(NFCForm):
 
 class ReviewFilterForm(NFCForm):
     period = forms.CharField(required=False)
+    q = forms.CharField(label=_("Search a unit"), required=False, max_length=100)
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("All statuses")), *SubmissionStatus.choices]
     )

@@ -3,9 +3,12 @@ share."""
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from decimal import Decimal
 
-from targets.models import Target
+from django.db.models import Count, QuerySet
+from django.utils.translation import gettext as _
+
+from targets.models import Measure, Target
 from units.models import Unit
 
 from .models import Figure, Period, PeriodKind, Submission, SubmissionStatus
@@ -81,3 +84,67 @@ def reporting_progress(periods) -> list[dict]:
         }
         for p in periods
     ]
+
+
+QUEUE_ORDER = {
+    "sent": ("submitted_at", "unit__path"),
+    "unit": ("unit__search_name",),
+    "parent": ("unit__parent__search_name", "unit__search_name"),
+    "returned": ("-times_returned", "submitted_at"),
+}
+
+
+def review_queue(
+    period: Period, *, status: str, kind: str = "", late: bool = False, query: str = "", order: str = "sent"
+):
+    """The reports of a period the secretariat reviews, filtered and ordered as the queue asks."""
+    submissions = Submission.objects.filter(period=period).select_related("unit__parent", "reviewed_by", "period")
+    if status:
+        submissions = submissions.filter(status=status)
+    if kind:
+        submissions = submissions.filter(unit__kind=kind)
+    if late:
+        submissions = submissions.filter(is_late=True)
+    if query.strip():
+        submissions = submissions.filter(unit__in=Unit.objects.search(query))
+    return submissions.order_by(*QUEUE_ORDER.get(order, QUEUE_ORDER["sent"]))
+
+
+def next_to_review(submission: Submission) -> Submission | None:
+    """The report sent longest ago in the same period still waiting for review, after this one."""
+    waiting = Submission.objects.filter(period_id=submission.period_id, status=SubmissionStatus.SUBMITTED)
+    return waiting.exclude(pk=submission.pk).select_related("unit").order_by("submitted_at", "unit__path").first()
+
+
+# A rate that moves this many points in a quarter, or a denominator that doubles or halves, is
+# worth a second look before approval: real services rarely change that fast.
+REVIEW_CHANGE_POINTS = Decimal(20)
+REVIEW_DENOMINATOR_FACTOR = Decimal(2)
+
+
+def previous_figures(unit: Unit, period: Period) -> dict[int, Figure]:
+    """The unit's figures of the period before, by target id (approved or sent)."""
+    before = previous_period(period)
+    if before is None:
+        return {}
+    rows = Figure.objects.filter(submission__unit=unit, submission__period=before, submission__status__in=SENT)
+    return {f.target_id: f for f in rows.select_related("target")}
+
+
+def review_hint(figure: Figure, previous: Figure | None) -> str:
+    """A word for the reviewer when a figure moved far from the period before; "" otherwise."""
+    if previous is None or figure.computed_value is None or previous.computed_value is None:
+        return ""
+    if figure.measure in (Measure.RATIO, Measure.PERCENT, Measure.REDUCTION):
+        change = figure.computed_value - previous.computed_value
+        if abs(change) >= REVIEW_CHANGE_POINTS:
+            return _("%(change)s points since the previous period: check it") % {
+                "change": f"{change:+.1f}".replace(".", ",")
+            }
+    if figure.uses_counts and figure.denominator and previous.denominator:
+        factor = Decimal(figure.denominator) / Decimal(previous.denominator)
+        if factor >= REVIEW_DENOMINATOR_FACTOR or factor <= 1 / REVIEW_DENOMINATOR_FACTOR:
+            return _("The denominator is %(factor)s times the previous period's: check it") % {
+                "factor": f"{factor:.1f}".replace(".", ",")
+            }
+    return ""

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -31,7 +32,8 @@ from .evidence import evidence_add, evidence_remove
 from .excel import figures_import, template_workbook
 from .forms import EvidenceForm, FiguresForm, FiguresImportForm, ReasonForm, ReviewFilterForm, VersionForm
 from .models import Figure, Period, Submission, SubmissionStatus
-from .selectors import applicable_targets
+from .selectors import applicable_targets, next_to_review, previous_figures, review_hint
+from .selectors import review_queue as review_queue_of
 from .services import (
     Conflict,
     FigureErrors,
@@ -53,8 +55,11 @@ def _figures(access: ReportAccess) -> list[Figure]:
     else:
         figures = [Figure(target=t, measure=t.measure) for t in applicable_targets(unit, period)]
     resolver = ThresholdResolver.load(as_of=period.locked_at)
+    before = previous_figures(unit, period)
     for figure in figures:
         figure.threshold = resolver.resolve(figure.target_id, unit.level, period.year)
+        figure.previous = before.get(figure.target_id)
+        figure.hint = review_hint(figure, figure.previous)
     return figures
 
 
@@ -145,6 +150,9 @@ def submission_save(request, period_key: str, unit_code: str):
     return render(request, template, context)
 
 
+QUEUE_PAGE_SIZE = 50  # a page a reviewer reads without scrolling for long; 500 units make ten
+
+
 def _redirect(request, url: str) -> HttpResponse:
     """A redirect that htmx follows with a full page load."""
     if request.htmx:
@@ -178,6 +186,10 @@ def _review_action(request, period_key, unit_code, action, form_class):
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = _back(access)
+        waiting = next_to_review(submission) if action is not submission_reopen else None
+        if waiting is not None and submission.status != SubmissionStatus.SUBMITTED:
+            target = reverse("reports:submission", args=[waiting.period.key, waiting.unit.code])
+            messages.info(request, _("Next report waiting for review: %s.") % waiting.unit.name)
     return redirect(target)
 
 
@@ -285,24 +297,25 @@ def review_queue(request):
     period = (
         periods.filter(key=filters.get("period")).first() or periods.filter(state="open").first() or periods.first()
     )
-    submissions = Submission.objects.none()
+    status = filters.get("status", "") if "status" in request.GET else SubmissionStatus.SUBMITTED
+    order = request.GET.get("sort", "sent")
+    page = None
     if period:
-        submissions = Submission.objects.filter(period=period).select_related("unit", "reviewed_by")
-        status = filters.get("status", "") if "status" in request.GET else SubmissionStatus.SUBMITTED
-        if status:
-            submissions = submissions.filter(status=status)
-        if filters.get("kind"):
-            submissions = submissions.filter(unit__kind=filters["kind"])
-        if filters.get("late"):
-            submissions = submissions.filter(is_late=True)
-        submissions = submissions.order_by("submitted_at", "unit__path")
+        submissions = review_queue_of(
+            period, status=status, kind=filters.get("kind", ""), late=bool(filters.get("late")),
+            query=filters.get("q", ""), order=order,
+        )  # fmt: skip
+        page = Paginator(submissions, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     query = urlencode({k: v for k, v in request.GET.items() if v})
+    base = urlencode({k: v for k, v in request.GET.items() if v and k not in ("page", "sort")})
     context = {
         "form": form,
         "period": period,
         "periods": periods,
-        "submissions": submissions,
+        "page": page,
+        "order": order,
+        "base_query": base,
         "next": f"{reverse('reports:review')}?{query}" if query else reverse("reports:review"),
-        "status": request.GET.get("status", "") if "status" in request.GET else SubmissionStatus.SUBMITTED,
+        "status": status,
     }
     return render(request, "reports/review.html", context)

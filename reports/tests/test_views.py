@@ -2,12 +2,15 @@ from decimal import Decimal
 
 import pytest
 
+from conftest import COMPLETE
 from reports.models import Period, Submission, SubmissionEvent, SubmissionStatus
-from reports.services import submission_for
+from reports.services import FigureInput, submission_for, submission_save_figures, submission_submit
+from units.models import Role
 
 pytestmark = pytest.mark.django_db
 
 URL = "/reports/2025-Q1/429/"
+COMMUNE_COMPLETE = {"TTHC-08": FigureInput(numerator=10, denominator=20), "TTHC-09": FigureInput(value=Decimal(95))}
 
 
 def form_data(version=0, **figures):
@@ -140,12 +143,46 @@ def test_second_reviewer_is_told(submitted_a, login, secretariat):
 def test_review_queue_filters(catalogue, period, submitted_a, commune_a1, reporter_a, login, secretariat):
     submission_for(unit=commune_a1, period=period, by=reporter_a)
     client = login(secretariat)
-    body = client.get("/reports/review/", {"period": "2025-Q1", "status": "submitted"}).content.decode()
-    assert "Huyện Nghi Lộc" in body and "Xã Nghi Phong" not in body
+
+    def units(**query):
+        page = client.get("/reports/review/", {"period": "2025-Q1", **query}).context["page"]
+        return [s.unit.name for s in page]
+
+    assert units(status="submitted") == ["Huyện Nghi Lộc"]
+    assert units(status="", kind="commune") == ["Xã Nghi Phong"]
+    assert units(status="", late="on") == []
+    assert units(status="", q="nghi phong") == ["Xã Nghi Phong"]  # without diacritics
+    assert units(status="", sort="unit") == ["Huyện Nghi Lộc", "Xã Nghi Phong"]
     body = client.get("/reports/review/", {"period": "2025-Q1", "status": "", "kind": "commune"}).content.decode()
-    assert "Xã Nghi Phong" in body and "Huyện Nghi Lộc" not in body
-    body = client.get("/reports/review/", {"period": "2025-Q1", "status": "", "late": "on"}).content.decode()
-    assert "Huyện Nghi Lộc" not in body
+    assert '<td class="small">Huyện Nghi Lộc</td>' in body  # the commune's district, in its own column
+
+
+def test_review_queue_pages_by_fifty(catalogue, period, tree, secretariat, reporter_a, login):
+    from units.tests.factories import RoleAssignmentFactory, UnitFactory
+
+    for i in range(51):
+        unit = UnitFactory(code=f"R{i:03d}", name=f"Xã Thử {i:03d}", parent=tree)
+        RoleAssignmentFactory(user=reporter_a, role=Role.REPORTER, unit=unit)
+        submission = submission_for(unit=unit, period=period, by=reporter_a)
+        submission_save_figures(submission=submission, figures=COMMUNE_COMPLETE, by=reporter_a)
+        submission_submit(submission=submission, by=reporter_a)
+    client = login(secretariat)
+    first = client.get("/reports/review/", {"period": "2025-Q1"}).context["page"]
+    assert (len(first), first.paginator.count, first.paginator.num_pages) == (50, 51, 2)
+    assert len(client.get("/reports/review/", {"period": "2025-Q1", "page": 2}).context["page"]) == 1
+
+
+def test_after_approving_a_report_the_reviewer_is_taken_to_the_next_one(
+    catalogue, period, submitted_a, district_b, reporter_b, secretariat, login
+):
+    other = submission_for(unit=district_b, period=period, by=reporter_b)
+    submission_save_figures(submission=other, figures=COMPLETE, by=reporter_b)
+    submission_submit(submission=other, by=reporter_b)
+    client = login(secretariat)
+    response = client.post(f"{URL}approve/", {"version": Submission.objects.get(pk=submitted_a.pk).version})
+    assert response["Location"] == "/reports/2025-Q1/425/"
+    response = client.post("/reports/2025-Q1/425/approve/", {"version": Submission.objects.get(pk=other.pk).version})
+    assert response["Location"] == "/reports/2025-Q1/425/"  # nothing left waiting: back to the report
 
 
 def test_timeline_shows_who_did_what(submitted_a, login, steering):
@@ -175,3 +212,32 @@ def test_a_report_sent_carries_no_countdown_or_overdue_badge(submitted_a, period
 def test_home_for_the_secretariat_counts_reports(submitted_a, login, secretariat):
     body = login(secretariat).get("/").content.decode()
     assert "Tiến độ báo cáo" in body and "Duyệt báo cáo" in body
+
+
+@pytest.mark.parametrize(
+    ("numerator", "hinted"),
+    [(1633, False), (1634, True)],  # 61,7% before: +19,95 points is not worth a hint, +20 is
+)
+def test_the_review_page_shows_the_previous_figure_and_a_hint_on_a_big_change(
+    catalogue, period, district_a, reporter_a, secretariat, login, numerator, hinted
+):
+    from reports.periods import period_create
+    from reports.services import submission_approve
+
+    before = period_create(key="2024-Q4")
+    old = submission_for(unit=district_a, period=before, by=reporter_a)
+    submission_save_figures(submission=old, figures=COMPLETE, by=reporter_a)  # 1.234 / 2.000 = 61,7%
+    submission_approve(submission=submission_submit(submission=old, by=reporter_a), by=secretariat)
+    now = submission_for(unit=district_a, period=period, by=reporter_a)
+    figures = {**COMPLETE, "TTHC-08": FigureInput(numerator=numerator, denominator=2000)}
+    figures["TCBM-02"] = FigureInput(numerator=180, denominator=200)  # the same 10% cut, twice the baseline
+    submission_save_figures(submission=now, figures=figures, by=reporter_a)
+    submission_submit(submission=now, by=reporter_a)
+    body = login(secretariat).get(URL).content.decode()
+    previous = [cell.split("<")[0] for cell in body.split('data-testid="previous-figure">')[1:]]
+    assert previous == ["61,7%", "92,5%", "10%"]
+    hints = [cell.split(">", 1)[1].split("<")[0] for cell in body.split('data-testid="review-hint"')[1:]]
+    expected = ["Mẫu số gấp 2,0 lần kỳ trước: cần kiểm tra"]
+    if hinted:
+        expected.insert(0, "+20,0 điểm so với kỳ trước: cần kiểm tra")
+    assert hints == expected
