@@ -49,7 +49,7 @@ def test_reporter_fills_and_sends_then_secretariat_approves(
     row = page.get_by_test_id("overview-table").first.locator("tr", has_text="TTHC-08")
     expect(row).to_contain_text("61,7")
     expect(row).to_contain_text("Không đạt")
-    expect(page.get_by_test_id("completeness")).to_contain_text("Đã duyệt")
+    expect(page.get_by_test_id("completeness")).to_contain_text("1 đã duyệt")
 
 
 def test_steering_member_reads_the_dashboard_and_drills_into_a_unit(
