@@ -52,6 +52,11 @@ class Attainment(models.Model):
     def __str__(self) -> str:
         return f"{self.unit_id} · {self.target_id} · {self.status}"
 
+    @property
+    def short_by(self):
+        """How far a missed result is from its threshold, as a positive number."""
+        return -self.gap if self.gap is not None and self.gap < 0 else None
+
 
 class ScopeKind(models.TextChoices):
     PROVINCE = "province", _("Whole province")

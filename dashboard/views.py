@@ -9,12 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from openpyxl import Workbook
 
 from attainment.models import FlagTier, Status
-from cchc_portal.xlsx import XLSX_CONTENT_TYPE, workbook_bytes, write_table
+from cchc_portal.xlsx import XLSX_CONTENT_TYPE, report_sheet, workbook_bytes
 from reports.models import Period
 from targets.models import Area, Programme, Target
 from units.access import province_reader_required, unit_for_user
@@ -53,9 +54,16 @@ def _period(request) -> Period:
     return period
 
 
-def _xlsx(name: str, headers: list[str], rows: list[list]) -> HttpResponse:
+def _xlsx(name: str, title: str, period: Period | None, headers: list[str], rows: list[list]) -> HttpResponse:
+    """A page's table as a workbook that prints: the province, the title and period, the day it
+    was taken (and that its figures are provisional while reporting is open)."""
+    province = Unit.objects.provinces().order_by("path").first()
+    exported = _("Exported on %s") % timezone.localdate().strftime("%d/%m/%Y")
+    if period is not None and provisional(period):
+        exported += " · " + _("provisional figures: reporting is still open")
+    lines = [province.name if province else "", f"{title} · {period.label}" if period else title, exported]
     workbook = Workbook()
-    write_table(workbook.active, headers, rows)
+    report_sheet(workbook.active, title_lines=lines, headers=headers, rows=rows)
     response = HttpResponse(workbook_bytes(workbook), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
     return response
@@ -81,7 +89,7 @@ def overview_page(request):
             for area, _r, lines in data["areas"] for line in lines
         ]  # fmt: skip
         headers = [_("Reform area"), _("Code"), _("Target"), _("Province"), _("Threshold"), _("Units met"), _("Units")]
-        return _xlsx(f"tong-quan-{period.key}", headers, rows)
+        return _xlsx(f"tong-quan-{period.key}", _("Targets province-wide"), period, headers, rows)
     chart = [
         {
             "code": line.target.code,
@@ -129,7 +137,7 @@ def heatmap_page(request):
         headers.append(_("Note"))
         for row, (_unit, cells) in zip(rows, data["rows"], strict=True):
             row.append(_("* sent, not yet approved") if any(c and c.provisional for c in cells) else "")
-        return _xlsx(f"ban-do-nhiet-{period.key}", headers, rows)
+        return _xlsx(f"ban-do-nhiet-{period.key}", _("Results by unit and target"), period, headers, rows)
     districts = Unit.objects.current_on(period.end).at_level(Level.DISTRICT).order_by("name")
     areas = Area.objects.all()
     # Links are built once here, not reversed for each of the thousands of cells.
@@ -172,7 +180,11 @@ def ranking_page(request):
             ]
             for s in scores
         ]
-        return _xlsx(f"xep-hang-{period.key}-{level}", headers, rows)
+        no_data = str(Status.NO_DATA.label)
+        rows += [
+            [None, u.code, u.name, None, no_data, None, None] for u in unranked(period, level, filters, request.user)
+        ]
+        return _xlsx(f"xep-hang-{period.key}-{level}", _("Ranking of %s") % Level(level).label, period, headers, rows)
     programme = Programme.objects.covering(period.year).first()
     context = _context(
         request, period, scores=scores, unranked=unranked(period, level, filters, request.user), level=level,
@@ -189,18 +201,19 @@ def laggards_page(request):
     filters = _list_filters(request)
     groups = laggards_by_member(period, first=request.user, tier=tier, filters=filters)
     if request.GET.get("format") == "xlsx":
-        headers = [_("Responsible member"), _("Unit code"), _("Unit"), _("Reasons")]
+        headers = [_("Responsible member"), _("Unit code"), _("Unit"), _("Tier"), _("Reasons")]
         rows = [
             [
                 member.get_full_name() if member else _("No member assigned"),
                 f.unit.code,
                 f.unit.name,
+                f.get_tier_display(),
                 f.reason_text,
             ]
             for member, flags in groups
             for f in flags
         ]
-        return _xlsx(f"don-vi-cham-tien-do-{period.key}", headers, rows)
+        return _xlsx(f"don-vi-cham-tien-do-{period.key}", _("Units flagged"), period, headers, rows)
     context = _context(
         request, period, groups=groups, tier=tier or "all", filters=filters, flag_counts=flag_counts(period),
         tiers=FlagTier.choices,
@@ -227,7 +240,7 @@ def unit_page(request, code: str):
             for item in data["series"]
             for p in item["points"]
         ]
-        return _xlsx(f"ket-qua-{unit.code}", headers, rows)
+        return _xlsx(f"ket-qua-{unit.code}", _("Results of %s") % unit.name, None, headers, rows)
     chart = [
         {
             "code": item["target"].code,
@@ -248,7 +261,7 @@ def target_page(request, code: str):
     if request.GET.get("format") == "xlsx":
         headers = [_("Unit code"), _("Unit"), _("Value"), _("Threshold"), _("Gap")]
         rows = [[r.unit.code, r.unit.name, r.value, r.threshold, r.gap] for r in data["missing"]]
-        return _xlsx(f"{target.code}-{period.key}", headers, rows)
+        return _xlsx(f"{target.code}-{period.key}", _("Units missing %s") % target.code, period, headers, rows)
     chart = {
         "buckets": data["buckets"],
         "labels": [f"{i * 10}–{i * 10 + 10}%" for i in range(10)],

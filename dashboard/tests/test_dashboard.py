@@ -88,8 +88,12 @@ def test_every_table_downloads_as_xlsx(results, login, secretariat, url, first_h
     response = login(secretariat).get(url, {"period": "2025-Q1", "format": "xlsx"})
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     sheet = load_workbook(io.BytesIO(response.content)).active
-    assert sheet.cell(row=1, column=1).value == first_header
-    assert sheet.max_row >= 2
+    assert sheet.cell(row=1, column=1).value == "Tỉnh Thử"  # the title block: province, table and period, date
+    assert "Quý I/2025" in sheet.cell(row=2, column=1).value
+    assert sheet.cell(row=3, column=1).value.startswith("Ngày xuất: ")
+    header = next(row for row in range(1, 10) if sheet.cell(row=row, column=1).value == first_header)
+    assert sheet.print_title_rows == f"${header}:${header}" and sheet.page_setup.orientation == "landscape"
+    assert sheet.max_row > header
 
 
 def _generated_province(tree, period, communes: int, start: int = 0) -> None:
@@ -246,7 +250,8 @@ def test_unit_page_downloads_as_xlsx(results, login, reporter_a):
     response = login(reporter_a).get("/dashboard/units/429/", {"format": "xlsx"})
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:3] == ("Chỉ tiêu", "Kỳ báo cáo", "Giá trị")
+    assert rows[0][0] == "Tỉnh Thử" and rows[1][0] == "Kết quả của Huyện Nghi Lộc"
+    assert rows[4][:3] == ("Chỉ tiêu", "Kỳ báo cáo", "Giá trị")
     assert ("TTHC-08", "Quý I/2025", 61.7) in [r[:3] for r in rows]
 
 
