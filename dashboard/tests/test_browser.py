@@ -53,6 +53,10 @@ def test_the_first_screen_of_the_overview_shows_the_ten_units_most_behind(
     expect(page.get_by_test_id("completeness")).to_be_in_viewport()
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(DOCS / "overview.png"))  # the first screen, as a member sees it
+    page.set_viewport_size({"width": 390, "height": 844})  # and on a phone: no sideways scrolling
+    page.reload()
+    expect(page.get_by_test_id("behind-row").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
 def test_the_unit_head_reaches_the_units_results_from_home(behind, unit_head_a, browser_login, page, screenshot):
