@@ -52,18 +52,26 @@ def _log(
     change.save()
 
 
+def _save_recorded(instance: Area | Programme | Target, *, by: User | None, reason: str, at: dt.datetime) -> bool:
+    """Validate and save `instance`, recording the fields that changed, who, when and why;
+    returns whether anything changed."""
+    instance.full_clean()
+    model, exclude = type(instance), ["id"]
+    before = model_to_dict(model.objects.get(pk=instance.pk), exclude=exclude) if instance.pk else {}
+    instance.save()
+    changes = _diff(before, model_to_dict(instance, exclude=exclude))
+    if changes:
+        action = ChangeAction.UPDATED if before else ChangeAction.CREATED
+        subject = {model._meta.model_name: instance}
+        _log(**subject, action=action, changes=changes, by=by, reason=reason, at=at)
+    return bool(changes)
+
+
 @transaction.atomic
 def area_save(*, area: Area, by: User | None, reason: str, at: dt.datetime | None = None) -> Area:
     """Create or update a reform area, recording what changed and why."""
     area.name = nfc(area.name.strip())
-    area.full_clean()
-    exclude = ["id"]
-    before = model_to_dict(Area.objects.get(pk=area.pk), exclude=exclude) if area.pk else {}
-    area.save()
-    changes = _diff(before, model_to_dict(area, exclude=exclude))
-    if changes:
-        action = ChangeAction.UPDATED if before else ChangeAction.CREATED
-        _log(area=area, action=action, changes=changes, by=by, reason=reason, at=at or timezone.now())
+    _save_recorded(area, by=by, reason=reason, at=at or timezone.now())
     return area
 
 
@@ -72,14 +80,7 @@ def programme_save(*, programme: Programme, by: User | None, reason: str, at: dt
     """Create or update a programme (its years and how units are scored), recording what changed
     and why; results are judged anew since scores may change."""
     programme.name = nfc(programme.name.strip())
-    programme.full_clean()
-    exclude = ["id"]
-    before = model_to_dict(Programme.objects.get(pk=programme.pk), exclude=exclude) if programme.pk else {}
-    programme.save()
-    changes = _diff(before, model_to_dict(programme, exclude=exclude))
-    if changes:
-        action = ChangeAction.UPDATED if before else ChangeAction.CREATED
-        _log(programme=programme, action=action, changes=changes, by=by, reason=reason, at=at or timezone.now())
+    if _save_recorded(programme, by=by, reason=reason, at=at or timezone.now()):
         catalogue_changed.send(sender=Programme)
     return programme
 
@@ -87,17 +88,9 @@ def programme_save(*, programme: Programme, by: User | None, reason: str, at: dt
 @transaction.atomic
 def target_save(*, target: Target, by: User | None, reason: str, at: dt.datetime | None = None) -> Target:
     """Create or update a target, recording the fields that changed and the reason."""
-    at = at or timezone.now()
     for field in TEXT_FIELDS:
         setattr(target, field, nfc(getattr(target, field).strip()))
-    target.full_clean()
-    exclude = ["id"]
-    before = model_to_dict(Target.objects.get(pk=target.pk), exclude=exclude) if target.pk else {}
-    target.save()
-    changes = _diff(before, model_to_dict(target, exclude=exclude))
-    if changes:
-        action = ChangeAction.UPDATED if before else ChangeAction.CREATED
-        _log(target=target, action=action, changes=changes, by=by, reason=reason, at=at)
+    if _save_recorded(target, by=by, reason=reason, at=at or timezone.now()):
         catalogue_changed.send(sender=Target)
     return target
 
