@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from openpyxl import Workbook
+from openpyxl.styles import PatternFill
 
 from attainment.models import FlagTier, Status
 from cchc_portal.xlsx import XLSX_CONTENT_TYPE, report_sheet, workbook_bytes
@@ -21,6 +22,7 @@ from targets.models import Area, Programme, Target
 from units.access import province_reader_required, unit_for_user
 from units.models import Level, Unit
 
+from .colours import STATUS_COLOURS
 from .selectors import (
     HeatmapFilters,
     ListFilters,
@@ -54,7 +56,14 @@ def _period(request) -> Period:
     return period
 
 
-def _xlsx(name: str, title: str, period: Period | None, headers: list[str], rows: list[list]) -> HttpResponse:
+def _xlsx(
+    name: str,
+    title: str,
+    period: Period | None,
+    headers: list[str],
+    rows: list[list],
+    statuses: list[list[str | None]] | None = None,
+) -> HttpResponse:
     """A page's table as a workbook that prints: the province, the title and period, the day it
     was taken (and that its figures are provisional while reporting is open)."""
     province = Unit.objects.provinces().order_by("path").first()
@@ -63,7 +72,12 @@ def _xlsx(name: str, title: str, period: Period | None, headers: list[str], rows
         exported += " · " + _("provisional figures: reporting is still open")
     lines = [province.name if province else "", f"{title} · {period.label}" if period else title, exported]
     workbook = Workbook()
-    report_sheet(workbook.active, title_lines=lines, headers=headers, rows=rows)
+    header_row = report_sheet(workbook.active, title_lines=lines, headers=headers, rows=rows)
+    for r, row in enumerate(statuses or [], start=header_row + 1):
+        for c, status in enumerate(row, start=1):
+            if status:
+                fill = "FF" + STATUS_COLOURS[status].upper()
+                workbook.active.cell(row=r, column=c).fill = PatternFill("solid", fgColor=fill, bgColor=fill)
     response = HttpResponse(workbook_bytes(workbook), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
     return response
@@ -88,8 +102,13 @@ def overview_page(request):
              line.rollup.units_met if line.rollup else None, line.rollup.units_total if line.rollup else None]
             for area, _r, lines in data["areas"] for line in lines
         ]  # fmt: skip
-        headers = [_("Reform area"), _("Code"), _("Target"), _("Province"), _("Threshold"), _("Units met"), _("Units")]
-        return _xlsx(f"tong-quan-{period.key}", _("Targets province-wide"), period, headers, rows)
+        lines = [line for _area, _r, lines in data["areas"] for line in lines]
+        for row, line in zip(rows, lines, strict=True):
+            row.append(str(Status(line.status).label))
+        headers = [_("Reform area"), _("Code"), _("Target"), _("Province"), _("Threshold"), _("Units met"), _("Units"),
+                   _("Status")]  # fmt: skip
+        statuses = [[None] * 7 + [line.status] for line in lines]
+        return _xlsx(f"tong-quan-{period.key}", _("Targets province-wide"), period, headers, rows, statuses)
     chart = [
         {
             "code": line.target.code,
@@ -137,7 +156,8 @@ def heatmap_page(request):
         headers.append(_("Note"))
         for row, (_unit, cells) in zip(rows, data["rows"], strict=True):
             row.append(_("* sent, not yet approved") if any(c and c.provisional for c in cells) else "")
-        return _xlsx(f"ban-do-nhiet-{period.key}", _("Results by unit and target"), period, headers, rows)
+        statuses = [[None, None] + [c.status if c else None for c in cells] for _u, cells in data["rows"]]
+        return _xlsx(f"ban-do-nhiet-{period.key}", _("Results by unit and target"), period, headers, rows, statuses)
     districts = Unit.objects.current_on(period.end).at_level(Level.DISTRICT).order_by("name")
     areas = Area.objects.all()
     # Links are built once here, not reversed for each of the thousands of cells.

@@ -281,3 +281,26 @@ def test_chart_and_heatmap_colour_a_result_by_the_one_status_rule(
     heatmap = client.get("/dashboard/heatmap/", {"period": "2025-Q1", "level": "district"}).context
     cells = dict(heatmap["rows"])[district_a]
     assert {t.code: c.status for t, c in zip(heatmap["targets"], cells, strict=True)} == chart
+
+
+def test_the_workbooks_colour_a_status_as_the_page_does(results, login, secretariat):
+    import re
+    from pathlib import Path
+
+    from dashboard.colours import STATUS_COLOURS
+
+    css = (Path(__file__).resolve().parents[2] / "static" / "css" / "portal.css").read_text()
+    on_the_page = dict(re.findall(r"--status-(\w+): #([0-9a-f]{6})", css))
+    assert on_the_page == STATUS_COLOURS
+    response = login(secretariat).get("/dashboard/heatmap/", {"period": "2025-Q1", "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    header = next(row for row in range(1, 10) if sheet.cell(row=row, column=1).value == "Mã đơn vị")
+    codes = [sheet.cell(row=header, column=c).value for c in range(1, sheet.max_column + 1)]
+    row = next(r for r in range(header + 1, sheet.max_row + 1) if sheet.cell(row=r, column=1).value == "429")
+    cell = sheet.cell(row=row, column=codes.index("TTHC-08") + 1)
+    assert cell.value == 61.7 and cell.fill.fgColor.rgb == "FF" + STATUS_COLOURS["behind"].upper()
+    overview = load_workbook(
+        io.BytesIO(login(secretariat).get("/dashboard/", {"period": "2025-Q1", "format": "xlsx"}).content)
+    ).active
+    statuses = [c.value for c in overview["H"] if c.value in ("Đạt", "Có nguy cơ", "Không đạt", "Chưa có số liệu")]
+    assert statuses and all(statuses)

@@ -2,8 +2,11 @@
    Django's json_script, so no inline script is needed (the pages can run under a strict CSP). */
 (function () {
   "use strict";
-  var GREEN = "#198754", AMBER = "#fd7e14", RED = "#dc3545", GREY = "#adb5bd";
-  var COLOURS = { met: GREEN, at_risk: AMBER, behind: RED, no_data: GREY };
+  // The status colours are the stylesheet's (portal.css), so a bar and a table cell never differ.
+  var STYLE = getComputedStyle(document.documentElement);
+  function colour(status) { return STYLE.getPropertyValue("--status-" + status).trim(); }
+  var RED = colour("behind"), GREY = colour("no_data");
+  var COLOURS = { met: colour("met"), at_risk: colour("at_risk"), behind: RED, no_data: GREY };
   var VI = new Intl.NumberFormat("vi-VN", { maximumFractionDigits: 1 });
 
   function number(value) {
