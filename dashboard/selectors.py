@@ -220,7 +220,7 @@ def ranking(
 def levels_reporting(period: Period) -> list[tuple[str, str]]:
     """The levels below the province that had units reporting in the period, top down (no
     district level after 1/7/2025)."""
-    kinds = set(units_due(period).values_list("kind", flat=True).distinct())
+    kinds = set(units_due(period).order_by().values_list("kind", flat=True).distinct())
     present = {KIND_LEVEL[kind] for kind in kinds}
     return [(value, label) for value, label in Level.choices if value in present and value != Level.PROVINCE]
 
