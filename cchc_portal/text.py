@@ -1,6 +1,11 @@
 """Text helpers shared by every app: Vietnamese normalisation and diacritic folding."""
 
+import re
 import unicodedata
+
+# Characters that change how text reads without showing: direction overrides and isolates (a
+# "U+202E" turns "gpj.exe" into "exe.jpg" on screen), zero-width spaces and joiners, the BOM.
+INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 def nfc(value: str) -> str:

@@ -8,6 +8,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from attainment.models import PeriodComputation
 from cchc_portal.tasks import enqueue
 from reports.models import Period
 from units.models import User
@@ -28,6 +29,16 @@ def export_request(*, period: Period, by: User, format: str = ExportFormat.XLSX)
     committed."""
     from .tasks import build_quarterly_report  # the task module imports this one
 
+    # One build per person, period and format at a time; and a document built since the period's
+    # results last changed is handed out again rather than built anew.
+    same = ReportExport.objects.select_for_update().filter(period=period, requested_by=by, format=format)
+    waiting = same.filter(status__in=[ExportStatus.PENDING, ExportStatus.RUNNING]).first()
+    if waiting is not None:
+        return waiting
+    computed = PeriodComputation.objects.filter(period=period).values_list("computed_at", flat=True).first()
+    done = same.filter(status=ExportStatus.DONE).order_by("-finished_at").first()
+    if done is not None and computed is not None and done.finished_at >= computed:
+        return done
     export = ReportExport(period=period, requested_by=by, format=format)
     export.full_clean()
     export.save()

@@ -12,7 +12,7 @@ from units.access import unit_for_user
 from units.models import Role, Unit, User
 
 from .models import Evidence, Period, Submission, report_editable
-from .selectors import SENT, units_due
+from .selectors import SENT, reports_in, units_due
 
 
 def fills_for(user: User, unit: Unit) -> bool:
@@ -38,7 +38,7 @@ class ReportAccess:
     @property
     def may_edit(self) -> bool:
         """The person may change the figures and evidence now."""
-        return self.fills and report_editable(self.period, self.submission)
+        return self.fills and reports_in(self.unit, self.period) and report_editable(self.period, self.submission)
 
 
 def report_for_user(user: User, period_key: str, unit_code: str) -> ReportAccess:

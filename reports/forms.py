@@ -63,13 +63,15 @@ class FiguresForm(NFCForm):
         return {f.target.code: self.figure_input(f, self.cleaned_data) for f in self.figures}
 
 
-class ReasonForm(NFCForm):
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
-
 class VersionForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    """A review decision names the version of the report the reviewer saw: a decision on a page
+    older than the report is refused, never applied to figures the reviewer has not seen."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class ReasonForm(NFCForm, VersionForm):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
 class EvidenceForm(NFCForm):

@@ -9,7 +9,7 @@ from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 
 from targets.models import Measure, Target
-from units.models import Unit
+from units.models import Level, Unit
 
 from .models import Figure, Period, PeriodKind, Submission, SubmissionStatus
 
@@ -24,6 +24,12 @@ def applicable_targets(unit: Unit, period: Period) -> QuerySet[Target]:
 def units_due(period: Period) -> QuerySet[Unit]:
     """Units that must report for the period: in force at its end, below the province itself."""
     return Unit.objects.current_on(period.end).below_province()
+
+
+def reports_in(unit: Unit, period: Period) -> bool:
+    """Whether `unit` reports for `period` (the rule of `units_due`, for one unit): a unit closed
+    before the period ended, or created after it, has no report of its own for it."""
+    return unit.is_current_on(period.end) and unit.level != Level.PROVINCE
 
 
 def previous_period(period: Period) -> Period | None:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cchc_portal.tasks import enqueue
-from cchc_portal.text import nfc
+from cchc_portal.text import INVISIBLE, nfc
 from cchc_portal.xlsx import UNWRITABLE
 from targets.models import Measure
 from units.models import Unit, User
@@ -32,7 +32,7 @@ from .models import (
     SubmissionEvent,
     SubmissionStatus,
 )
-from .selectors import applicable_targets
+from .selectors import applicable_targets, reports_in
 from .signals import figures_changed
 from .tasks import notify_reviewed
 
@@ -64,6 +64,10 @@ class FigureInput:
 MAX_COUNT = 10**15  # far above any count a province reports, well inside the database's bigint
 MAX_VALUE = Decimal("999999999999.99")  # the value column: 14 digits, 2 of them decimals
 CONTROL_MESSAGE = gettext_lazy("The note contains an invisible control character; type it again without it.")
+INVISIBLE_MESSAGE = gettext_lazy(
+    "The text contains an invisible character that changes how it reads (a direction mark or a zero-width "
+    "space, often pasted from another program); type it again without it."
+)
 
 
 def validate_figure(measure: str, data: FigureInput) -> dict[str, list[str]]:
@@ -82,6 +86,8 @@ def validate_figure(measure: str, data: FigureInput) -> dict[str, list[str]]:
         errors.setdefault("value", []).append(_("Enter at most 2 decimal places."))
     if UNWRITABLE.search(data.note or ""):  # NUL among them; an exported note could not come back intact
         errors.setdefault("note", []).append(CONTROL_MESSAGE)
+    elif INVISIBLE.search(data.note or ""):
+        errors.setdefault("note", []).append(INVISIBLE_MESSAGE)
     both = not errors and None not in (data.numerator, data.denominator)
     if measure == Measure.RATIO and both and data.numerator > data.denominator:
         errors.setdefault("numerator", []).append(_("The numerator cannot be larger than the denominator."))
@@ -127,6 +133,11 @@ def submission_for(*, unit: Unit, period: Period, by: User | None) -> Submission
     if submission:
         return submission
     _check_period(period, reporter=True)
+    if not reports_in(unit, period):
+        raise ReportError(
+            _("%(unit)s does not report for %(period)s: it is not in force at the end of the period.")
+            % {"unit": unit.name, "period": period.label}
+        )
     submission, created = Submission.objects.get_or_create(unit=unit, period=period)
     if created:
         Figure.objects.bulk_create(
@@ -260,6 +271,8 @@ def _reason(reason: str) -> str:
     reason = nfc((reason or "").strip())
     if not reason:
         raise ReportError(_("A reason is required."))
+    if UNWRITABLE.search(reason) or INVISIBLE.search(reason):
+        raise ReportError(str(INVISIBLE_MESSAGE))
     return reason
 
 

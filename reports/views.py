@@ -170,7 +170,9 @@ def _review_action(request, period_key, unit_code, action, form_class):
         raise Http404
     submission = access.submission
     form = form_class(request.POST)
-    if not form.is_valid():
+    if "version" in form.errors:
+        messages.error(request, _("This page is out of date: reload it and decide again."))
+    elif not form.is_valid():
         messages.error(request, _("A reason is required."))
     else:
         try:

@@ -109,6 +109,13 @@ class UserAdmin(DjangoUserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["username", "full_name", "password1", "password2"]})]
     inlines = [RoleAssignmentInline]
+    # Who may administer, and with which Django permissions, is for superusers alone: a secretariat
+    # account with access to this page must not be able to make itself (or anyone) a superuser.
+    PRIVILEGES = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if request.user.is_superuser else readonly + list(self.PRIVILEGES)
 
 
 @admin.register(RoleAssignment)
