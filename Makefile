@@ -5,12 +5,16 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The settings default to production mode, which refuses to start without a real SECRET_KEY and
+# ALLOWED_HOSTS; these helpers are for a developer's machine and CI, so they ask for development
+# mode (runserver, seed_demo, makemigrations --check, ...). A value in the environment wins.
+export DJANGO_DEBUG ?= true
 
 # Front-end packages vendored from the npm registry into static/vendor (no CDN on intranets).
 VENDOR_TMP := $(shell mktemp -d -u)
 VENDOR_PACKAGES := bootstrap@5.3.9 htmx.org@2.0.11 echarts@5.6.0
 
-.PHONY: run test check venv install migrate seed serve worker beat vendor messages bench load clean
+.PHONY: run test screenshots check venv install migrate seed serve worker beat vendor messages bench load clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "Python 3.11 is required"; exit 1; }
@@ -34,6 +38,10 @@ run: seed serve
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The README's screenshots, taken by the browser tests on their small province.
+screenshots: install
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest dashboard/tests/test_browser.py
 
 check: install
 	$(PY) manage.py makemigrations --check --dry-run

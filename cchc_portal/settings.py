@@ -2,10 +2,13 @@
 
 With nothing configured it runs on a SQLite file, eager Celery and a local-memory cache, so a
 fresh machine needs only Python. `DATABASE_URL` and `REDIS_URL` switch to PostgreSQL and Redis.
-`DJANGO_DEBUG=false` is production mode and refuses to start without a real secret key and hosts.
+Production mode is the default and refuses to start without a real secret key and hosts;
+`DJANGO_DEBUG=true` (which `make` sets) is development mode.
 """
 
 import datetime as dt
+import ipaddress
+import os
 from pathlib import Path
 
 import environ
@@ -18,7 +21,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# The safe value is the default: a deployment that forgets DJANGO_DEBUG runs in production mode, and
+# so refuses to start without a secret key and hosts rather than show tracebacks to the internet.
+# Development asks for debug mode: the Makefile exports DJANGO_DEBUG=true, and a pytest run (which
+# pytest marks with PYTEST_VERSION) gets the development defaults too; pytest-django still runs the
+# tests themselves with DEBUG=False.
+DEBUG = env.bool("DJANGO_DEBUG", default="PYTEST_VERSION" in os.environ)
 
 DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
@@ -28,10 +36,13 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 if not DEBUG:
     if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
         raise ImproperlyConfigured(
-            "Production mode (DJANGO_DEBUG=false) needs SECRET_KEY: at least 50 random characters."
+            "Production mode (the default; DJANGO_DEBUG=true is development) needs SECRET_KEY: "
+            "at least 50 random characters."
         )
     if not ALLOWED_HOSTS:
-        raise ImproperlyConfigured("Production mode (DJANGO_DEBUG=false) needs ALLOWED_HOSTS.")
+        raise ImproperlyConfigured(
+            "Production mode (the default; DJANGO_DEBUG=true is development) needs ALLOWED_HOSTS."
+        )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -61,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cchc_portal.middleware.SessionLifetimeMiddleware",
+    "cchc_portal.middleware.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cchc_portal.middleware.ContentSecurityPolicyMiddleware",
@@ -142,6 +155,7 @@ AUTHENTICATION_BACKENDS = [
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "cchc_portal.security.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "cchc_portal.security.NotBlankValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -197,17 +211,55 @@ XLSX_MAX_UNZIPPED_BYTES = env.int("XLSX_MAX_UNZIPPED_BYTES", default=200 * 2**20
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cchc-portal@localhost")
 
-# Login throttling: after AXES_FAILURE_LIMIT wrong passwords for one user name from one address,
-# that pair waits AXES_COOLOFF_MINUTES (a reporter mistyping cannot lock a colleague out).
+# Login throttling (cchc_portal.security.LoginThrottleHandler). Wrong passwords of the last
+# AXES_COOLOFF_MINUTES are counted three ways, each with limits of its own:
+# - one user name at one address (a desk): at AXES_FAILURE_LIMIT that pair waits the cool-off.
+# - one user name from any addresses (guessing one account from many computers): past one desk's
+#   limit each try waits LOGIN_SLOW_DOWN_SECONDS after the last failure; at twice that limit the
+#   user name is locked from everywhere until the cool-off.
+# - one address across user names (spraying a few common passwords over many accounts): slowed
+#   from twice a desk's limit, locked at four times. A commune office behind one address makes a
+#   few typos a day, far below it.
+# Every other limit is above a desk's, so a reporter mistyping at one computer holds back neither
+# a colleague at another computer (same account) nor one at the same computer (their own account).
+AXES_HANDLER = "cchc_portal.security.LoginThrottleHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+LOGIN_SLOW_DOWN_SECONDS = env.int("LOGIN_SLOW_DOWN_SECONDS", default=60)
+LOGIN_USERNAME_SLOW_DOWN_FROM = env.int("LOGIN_USERNAME_SLOW_DOWN_FROM", default=AXES_FAILURE_LIMIT + 1)
+LOGIN_USERNAME_FAILURE_LIMIT = env.int("LOGIN_USERNAME_FAILURE_LIMIT", default=2 * AXES_FAILURE_LIMIT)
+LOGIN_ADDRESS_SLOW_DOWN_FROM = env.int("LOGIN_ADDRESS_SLOW_DOWN_FROM", default=2 * AXES_FAILURE_LIMIT)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=4 * AXES_FAILURE_LIMIT)
+if not (
+    AXES_FAILURE_LIMIT < LOGIN_USERNAME_SLOW_DOWN_FROM <= LOGIN_USERNAME_FAILURE_LIMIT
+    and AXES_FAILURE_LIMIT < LOGIN_ADDRESS_SLOW_DOWN_FROM <= LOGIN_ADDRESS_FAILURE_LIMIT
+):
+    raise ImproperlyConfigured(
+        "Login limits: a desk's (AXES_FAILURE_LIMIT) must be below where a user name or an address slows "
+        "down (LOGIN_*_SLOW_DOWN_FROM), and that at most where it locks (LOGIN_*_FAILURE_LIMIT)."
+    )
+# A success clears that user name at that address only: signing in to one's own account must not
+# clear what an address did to other accounts, nor what other addresses did to this one.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# A try refused during a pause checks no password, so it is no failure and does not extend the
+# pause: one desk hammering its paused sign-in never pushes its user name to that name's limit.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "cchc_portal.security.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "cchc_portal.security.client_ip"
 AXES_VERBOSE = False
-# Behind the TLS proxy (production), the client's address is the X-Forwarded-For entry it appended.
+# Behind the TLS proxy (production), the client's address is the X-Forwarded-For entry the proxy
+# appended, read only when the request comes from one of TRUSTED_PROXIES (addresses or CIDR
+# ranges; by default the proxy on this host). A client reaching gunicorn directly cannot pick its
+# address, and so cannot dodge the per-address limit, by sending the header itself.
 BEHIND_TLS_PROXY = not DEBUG and env.bool("BEHIND_TLS_PROXY", default=True)
+TRUSTED_PROXIES = [entry.strip() for entry in env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])]
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from error
 
 # Content-Security-Policy: scripts only from the portal's own static files (no inline scripts).
 # Inline styles stay allowed: the chart library writes its tooltips with style attributes.
@@ -217,9 +269,18 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'"
 )
 
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
+# A session ends after SESSION_IDLE_MINUTES without a request (its age, renewed by every request),
+# SESSION_MAX_HOURS after sign-in however busy (SessionLifetimeMiddleware: a working day), and when
+# the browser closes: an office PC left signed in does not stay open to the next person.
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=60)
+SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=8)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
+# The language choice is read by the server only, and only sent back to the portal itself.
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -228,6 +289,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
+from django.views.generic import RedirectView
 
 from cchc_portal.converters import CodeConverter, PeriodKeyConverter
 from dashboard.home import home
@@ -20,4 +22,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("admin/", admin.site.urls),
+    # Browsers and tools ask for /favicon.ico where no page names its icon (base.html does). The
+    # redirect is permanent, so it names the unhashed file, which collectstatic keeps beside the hashed one.
+    path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}favicon.ico", permanent=True), name="favicon"),
 ]

@@ -8,6 +8,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.functional import cached_property
@@ -50,7 +51,12 @@ class Period(models.Model):
     Named everywhere by its key: 2024-Q1, 2024-H1, 2024-9M, 2024-Y.
     """
 
-    key = models.CharField(_("key"), max_length=10, unique=True)
+    key = models.CharField(
+        _("key"),
+        max_length=10,
+        unique=True,
+        validators=[RegexValidator(KEY_RE, _("A period key reads like 2025-Q1, 2025-H1, 2025-9M or 2025-Y."))],
+    )
     kind = models.CharField(_("kind"), max_length=12, choices=PeriodKind.choices)
     year = models.PositiveSmallIntegerField(_("year"))
     quarter = models.PositiveSmallIntegerField(_("quarter"), null=True, blank=True)

@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cchc_portal.converters import CODE
+from cchc_portal.converters import CODE, is_code
 from cchc_portal.imports import import_page
 from cchc_portal.xlsx import XLSX_CONTENT_TYPE
 from targets.selectors import ThresholdResolver
@@ -189,7 +189,7 @@ def _review_action(request, period_key, unit_code, action, form_class):
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = _back(access)
         waiting = next_to_review(submission) if action is not submission_reopen else None
-        if waiting is not None and submission.status != SubmissionStatus.SUBMITTED:
+        if waiting is not None and is_code(waiting.unit.code) and submission.status != SubmissionStatus.SUBMITTED:
             target = reverse("reports:submission", args=[waiting.period.key, waiting.unit.code])
             messages.info(request, _("Next report waiting for review: %s.") % waiting.unit.name)
     return redirect(target)

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from cchc_portal.converters import CODE_MAX_LENGTH, CodeValidator
 from units.models import Level
 
 HUNDRED = Decimal(100)
@@ -22,7 +23,7 @@ class AreaManager(models.Manager):
 class Area(models.Model):
     """A reform area (lĩnh vực) of the plan, e.g. "Cải cách thủ tục hành chính"."""
 
-    code = models.CharField(_("code"), max_length=20, unique=True)
+    code = models.CharField(_("code"), max_length=CODE_MAX_LENGTH, unique=True, validators=[CodeValidator()])
     name = models.CharField(_("name"), max_length=255)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
@@ -60,7 +61,9 @@ class Programme(models.Model):
     """A reform programme (giai đoạn), e.g. 2021-2025, and how units are scored under it: the
     secretariat's choice, shown in one line above every ranking."""
 
-    code = models.CharField(_("code"), max_length=20, unique=True, help_text=_("e.g. 2021-2025."))
+    code = models.CharField(
+        _("code"), max_length=CODE_MAX_LENGTH, unique=True, validators=[CodeValidator()], help_text=_("e.g. 2021-2025.")
+    )
     name = models.CharField(_("name"), max_length=255)
     first_year = models.PositiveSmallIntegerField(
         _("first year"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
@@ -162,7 +165,13 @@ class TargetManager(models.Manager.from_queryset(TargetQuerySet)):
 class Target(models.Model):
     """A reform target (chỉ tiêu). The secretariat owns the catalogue as data."""
 
-    code = models.CharField(_("code"), max_length=20, unique=True, help_text=_("Stable code, e.g. TTHC-05."))
+    code = models.CharField(
+        _("code"),
+        max_length=CODE_MAX_LENGTH,
+        unique=True,
+        validators=[CodeValidator()],
+        help_text=_("Stable code, e.g. TTHC-05."),
+    )
     title = models.CharField(_("title"), max_length=500)
     description = models.TextField(_("description"), blank=True)
     area = models.ForeignKey(Area, verbose_name=_("reform area"), on_delete=models.PROTECT, related_name="targets")

@@ -11,6 +11,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from cchc_portal.converters import CODE_MAX_LENGTH, CodeValidator
 from cchc_portal.text import fold
 
 
@@ -97,7 +98,7 @@ class UnitManager(models.Manager.from_queryset(UnitQuerySet)):
 class Unit(models.Model):
     """An administrative unit or agency (đơn vị). Never deleted: closed by setting valid_to."""
 
-    code = models.CharField(_("code"), max_length=20, unique=True)
+    code = models.CharField(_("code"), max_length=CODE_MAX_LENGTH, unique=True, validators=[CodeValidator()])
     name = models.CharField(_("name"), max_length=255)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     parent = models.ForeignKey(

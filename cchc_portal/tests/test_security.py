@@ -69,8 +69,8 @@ def test_behind_the_proxy_the_address_is_the_one_the_proxy_appended(settings, rf
 
 @pytest.mark.parametrize(
     "password",
-    ["ngan123", "1234567890123", "password1234", "baocao.nghiloc1"],
-    ids=["short", "numeric", "common", "like-the-user-name"],
+    ["ngan123", "1234567890123", "password1234", "baocao.nghiloc1", " " * 10],
+    ids=["short", "numeric", "common", "like-the-user-name", "only-spaces"],
 )
 def test_weak_passwords_are_refused_in_vietnamese(password):
     user = UserFactory(username="baocao.nghiloc", full_name="Nguyễn Văn Báo")
@@ -90,17 +90,41 @@ def test_sessions_end_with_the_browser(client, reporter_a, settings, login):
     assert cookie["httponly"]
 
 
-@pytest.mark.parametrize(("hours", "minutes", "signed_in"), [(7, 59, True), (8, 1, False)])
-def test_a_session_lasts_a_working_day(client, reporter_a, login, hours, minutes, signed_in):
-    signed_in_at = timezone.now()
-    with mock.patch("django.utils.timezone.now", return_value=signed_in_at):
-        login(reporter_a)
-    later = signed_in_at + dt.timedelta(hours=hours, minutes=minutes)
-    with mock.patch("django.utils.timezone.now", return_value=later):
+def at(moment):
+    return mock.patch("django.utils.timezone.now", return_value=moment)
+
+
+def signed_in_at(client, moment) -> bool:
+    """Whether the home page at `moment` is for a signed-in person (else: the login page)."""
+    with at(moment):
         response = client.get("/")
-    assert (response.status_code == 200) is signed_in
-    if not signed_in:
+    if response.status_code != 200:
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    return response.status_code == 200
+
+
+@pytest.mark.parametrize(("hours", "minutes", "signed_in"), [(7, 59, True), (8, 1, False)])
+def test_a_busy_session_lasts_a_working_day(client, reporter_a, login, hours, minutes, signed_in):
+    start = timezone.now()
+    with at(start):
+        login(reporter_a)
+    end = start + dt.timedelta(hours=hours, minutes=minutes)
+    moment = start + dt.timedelta(minutes=45)
+    while moment < end:  # a page every 45 minutes: never idle for an hour
+        assert signed_in_at(client, moment)
+        moment += dt.timedelta(minutes=45)
+    assert signed_in_at(client, end) is signed_in
+
+
+@pytest.mark.parametrize(("minutes", "signed_in"), [(59, True), (61, False)])
+def test_an_idle_session_ends_after_an_hour(client, reporter_a, login, minutes, signed_in):
+    start = timezone.now()
+    with at(start):
+        login(reporter_a)
+    last_page = start + dt.timedelta(minutes=50)
+    assert signed_in_at(client, last_page)
+    # Counted from the last page, not from signing in.
+    assert signed_in_at(client, last_page + dt.timedelta(minutes=minutes)) is signed_in
 
 
 def test_an_expired_session_asks_to_sign_in_again(client, reporter_a, login):

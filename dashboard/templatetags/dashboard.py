@@ -18,8 +18,9 @@ def status_badge(status: str) -> SafeString:
 
 @register.simple_tag
 def heatmap_cells(cells, report_url: str) -> SafeString:
-    """A heatmap row's cells. Built here, not with a template loop: a province's heatmap has
-    15,000 cells, and the template engine's per-cell cost would dominate the page."""
+    """A heatmap row's cells, each a link to the unit's report ("" for no link). Built here, not
+    with a template loop: a province's heatmap has 15,000 cells, and the template engine's per-cell
+    cost would dominate the page."""
     link = escape(report_url)
     parts = []
     for cell in cells:
@@ -27,5 +28,9 @@ def heatmap_cells(cells, report_url: str) -> SafeString:
             parts.append('<td class="cell-none"></td>')
             continue
         css = f"cell-{cell.status}" + (" provisional" if cell.provisional else "")
-        parts.append(f'<td class="{css}"><a href="{link}" title="{escape(cell.label)}">{escape(cell.text)}</a></td>')
+        text, title = escape(cell.text), escape(cell.label)
+        if link:
+            parts.append(f'<td class="{css}"><a href="{link}" title="{title}">{text}</a></td>')
+        else:  # a unit whose code cannot be in a URL (old data): shown, not linked
+            parts.append(f'<td class="{css}" title="{title}">{text}</td>')
     return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped

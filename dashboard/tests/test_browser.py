@@ -1,5 +1,6 @@
 """The Steering Committee's pages and each role's home in a real browser."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,13 @@ from units.tests.factories import RoleAssignmentFactory, UnitFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots: refreshed by `make screenshots` (UPDATE_SCREENSHOTS=1), else kept with
+# the other artifacts so that a test run leaves the work tree as it was.
+DOCS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS")
+    else Path(__file__).resolve().parents[2] / "test-artifacts"
+)
 A4_LANDSCAPE_PX = 1032  # 297 mm less 2 x 12 mm of margin, at 96 px an inch
 
 
@@ -32,7 +39,9 @@ def behind(catalogue, period, submitted_a, secretariat, steering, district_a, tr
 def keep(screenshot, name: str) -> None:
     """A screenshot for the README, refreshed by every run of the browser tests."""
     DOCS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(screenshot(name), DOCS / f"{name}.png")
+    shot = screenshot(name)
+    if shot.parent != DOCS:
+        shutil.copy(shot, DOCS / f"{name}.png")
 
 
 def test_the_first_screen_of_the_overview_shows_the_ten_units_most_behind(
@@ -52,6 +61,7 @@ def test_the_first_screen_of_the_overview_shows_the_ten_units_most_behind(
     expect(page.get_by_test_id("headline")).to_be_in_viewport()
     expect(page.get_by_test_id("completeness")).to_be_in_viewport()
     page.evaluate("window.scrollTo(0, 0)")
+    DOCS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(DOCS / "overview.png"))  # the first screen, as a member sees it
     page.set_viewport_size({"width": 390, "height": 844})  # and on a phone: no sideways scrolling
     page.reload()
@@ -97,4 +107,5 @@ def test_a_dashboard_page_prints_on_a4_landscape(behind, secretariat, browser_lo
     if keep_home:
         page.emulate_media(media="screen")
         page.goto(f"{live_server.url}/")
+        DOCS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(DOCS / "home-secretariat.png"), full_page=True)

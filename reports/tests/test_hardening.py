@@ -61,3 +61,19 @@ def test_invisible_characters_are_refused_in_notes_and_reasons(
 def test_vietnamese_text_is_not_taken_for_invisible_characters(submitted_a, secretariat):
     submission_return(submission=submitted_a, by=secretariat, reason="Thiếu tài liệu kiểm chứng — bổ sung trước 17/4")
     assert Submission.objects.get(pk=submitted_a.pk).status == SubmissionStatus.RETURNED
+
+
+@pytest.mark.parametrize(
+    ("key", "valid"), [("2025-Q4", True), ("2025-Q5", False), ("2025 Q4", False), ("2025-Y", True)]
+)
+def test_a_period_key_must_be_one_the_urls_accept(key, valid):
+    from django.core.exceptions import ValidationError
+
+    from reports.models import Period
+
+    period = Period(key=key, kind="year", year=2025, start="2024-12-15", end="2025-12-14", deadline="2025-12-17")
+    if valid:
+        period.full_clean(exclude=["kind", "quarter"])
+    else:
+        with pytest.raises(ValidationError):
+            period.full_clean(exclude=["kind", "quarter"])

@@ -1,10 +1,36 @@
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.urls import reverse
 from django.utils.formats import get_format, number_format
+from django.utils.html import conditional_escape, format_html
 from django.utils.translation import gettext_lazy as _
 
+from cchc_portal.converters import is_code
+
 register = template.Library()
+
+register.filter("is_code", is_code)
+
+
+@register.simple_tag
+def code_url(viewname: str, *args) -> str:
+    """`{% url %}` for a page named by codes, or "" when one cannot stand in a URL (a row saved
+    before codes were validated): the page then shows it as text instead of failing for everyone.
+
+    `{% code_url 'dashboard:unit' unit.code as link %}{% if link %}<a href="{{ link }}">...`
+    """
+    if not all(is_code(arg) for arg in args):
+        return ""
+    return reverse(viewname, args=args)
+
+
+@register.simple_tag
+def code_link(text, viewname: str, *args) -> str:
+    """`text` linked to a page named by codes, or `text` alone when a code cannot stand in a URL:
+    `{% code_link unit.name 'dashboard:unit' unit.code %}`."""
+    url = code_url(viewname, *args)
+    return format_html('<a href="{}">{}</a>', url, text) if url else conditional_escape(text)
 
 
 @register.filter
