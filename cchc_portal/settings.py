@@ -137,6 +137,7 @@ CELERY_TIMEZONE = "Asia/Ho_Chi_Minh"
 CELERY_BEAT_SCHEDULE = {
     "open-due-periods": {"task": "reports.tasks.open_due_periods", "schedule": crontab(minute=5, hour=0)},
     "send-reminders": {"task": "reports.tasks.send_reminders", "schedule": crontab(minute=0, hour=7)},
+    "purge-removed-evidence": {"task": "reports.tasks.purge_removed_evidence", "schedule": crontab(minute=30, hour=2)},
     "recompute-stale": {"task": "attainment.tasks.recompute_stale", "schedule": 300.0},
     "recompute-all": {"task": "attainment.tasks.recompute_all", "schedule": crontab(minute=30, hour=1)},
 }
@@ -193,6 +194,19 @@ PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "
 REPORT_DEADLINE_DAY = env.int("REPORT_DEADLINE_DAY", default=17)
 REMINDER_DAYS_BEFORE = env.int("REMINDER_DAYS_BEFORE", default=3)
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 2**20)
+# A report's documents: how many and how many bytes may be attached, how many bytes may be kept
+# counting removed ones (attach-and-remove cannot fill the disk), how far an Office file may
+# unzip, and how long a removed document's bytes are kept before they are deleted.
+EVIDENCE_MAX_FILES_PER_REPORT = env.int("EVIDENCE_MAX_FILES_PER_REPORT", default=30)
+EVIDENCE_MAX_BYTES_PER_REPORT = env.int("EVIDENCE_MAX_BYTES_PER_REPORT", default=200 * 2**20)
+EVIDENCE_MAX_HELD_BYTES_PER_REPORT = env.int("EVIDENCE_MAX_HELD_BYTES_PER_REPORT", default=400 * 2**20)
+EVIDENCE_MAX_UNZIPPED_BYTES = env.int("EVIDENCE_MAX_UNZIPPED_BYTES", default=200 * 2**20)
+EVIDENCE_PURGE_AFTER_DAYS = env.int("EVIDENCE_PURGE_AFTER_DAYS", default=30)
+# Uploads above 2,5 MB go to a temporary file, not memory; a form takes at most a few files. The
+# body size itself is limited by the reverse proxy (README: client_max_body_size 25m).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 5
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
 
 # Attainment engine: score bands (lowest score of each band), "at risk" margin in points,

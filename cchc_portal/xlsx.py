@@ -8,6 +8,8 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Literal
+from xml.etree import ElementTree
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
@@ -61,6 +63,72 @@ class ImportResult:
         self.saved[what] = self.saved.get(what, 0) + number
 
 
+# Relationships that make Office fetch or run something from elsewhere when the file is opened
+# (Follina, remote templates), whatever the macro settings.
+ACTIVE_RELATIONSHIPS = {"oleobject", "attachedtemplate", "subdocument", "frame"}
+
+
+def office_zip_problem(
+    file, *, main_part: str, max_unzipped: int
+) -> Literal["not-office", "damaged", "macros", "too-large"] | None:
+    """What makes an Office Open XML upload (.xlsx, .docx) unfit to open or keep, or None.
+
+    "not-office": not a zip, or without [Content_Types].xml or `main_part`; "damaged": a broken or
+    ambiguous archive; "too-large": it would inflate past `max_unzipped` bytes or by a suspicious
+    ratio (a zip bomb), judged from the directory before anything is inflated; "macros": a VBA
+    project, a macro-enabled part, ActiveX controls, or a part that Office would fetch from
+    elsewhere when opening (an external OLE object or template). `file` is left at its start.
+    """
+    try:
+        file.seek(0)
+        if not zipfile.is_zipfile(file):
+            return "not-office"
+        file.seek(0)
+        with zipfile.ZipFile(file) as archive:
+            entries = archive.infolist()
+            names = {info.filename for info in entries}
+            if len(names) != len(entries):  # two parts of one name: readers disagree on which counts
+                return "damaged"
+            if main_part not in names or "[Content_Types].xml" not in names:
+                return "not-office"
+            unzipped = sum(info.file_size for info in entries)
+            compressed = sum(info.compress_size for info in entries) or 1
+            if unzipped > max_unzipped or unzipped / compressed > 200:
+                return "too-large"
+            lowered = {name.lower() for name in names}
+            content_types = archive.read("[Content_Types].xml").lower()
+            if not content_types.strip():
+                return "not-office"
+            if (
+                any(name.endswith(("vbaproject.bin", "vbadata.xml")) or "/activex/" in name for name in lowered)
+                or any(word in content_types for word in (b"macroenabled", b"vbaproject", b"activex"))
+                or any(_fetches_elsewhere(archive.read(name)) for name in names if name.lower().endswith(".rels"))
+            ):
+                return "macros"
+    # zlib.error: a damaged compressed part; RuntimeError: an encrypted part; NotImplementedError: an
+    # unknown compression method; ValueError: an unreadable relationships part.
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, NotImplementedError, ValueError):
+        return "damaged"
+    finally:
+        file.seek(0)
+    return None
+
+
+def _fetches_elsewhere(rels: bytes) -> bool:
+    if b"<!doctype" in rels.lower() or b"<!entity" in rels.lower():  # Office never writes these
+        raise ValueError("a DTD in a relationships part")
+    try:
+        root = ElementTree.fromstring(rels)  # noqa: S314 (no DTD, so no entity expansion; parts are size-checked)
+    except ElementTree.ParseError as exc:
+        raise ValueError("unreadable relationships part") from exc
+    return any(
+        rel.get("TargetMode", "").lower() == "external"
+        and rel.get("Type", "").rsplit("/", 1)[-1].lower() in ACTIVE_RELATIONSHIPS
+        for rel in root.iter()
+        if rel.tag.rsplit("}", 1)[-1] == "Relationship"
+    )
+
+
 def open_workbook(upload) -> Workbook:
     """Open an uploaded .xlsx read-only after checking it is what it claims to be.
 
@@ -73,24 +141,15 @@ def open_workbook(upload) -> Workbook:
     if (size or len(data)) > settings.XLSX_MAX_UPLOAD_BYTES:
         raise WorkbookRejected(_("The file is larger than %s.") % filesizeformat(settings.XLSX_MAX_UPLOAD_BYTES))
     buffer = io.BytesIO(data)
-    if not zipfile.is_zipfile(buffer):
+    problem = office_zip_problem(buffer, main_part="xl/workbook.xml", max_unzipped=settings.XLSX_MAX_UNZIPPED_BYTES)
+    if problem == "not-office":
         raise WorkbookRejected(_("The file is not an Excel workbook (.xlsx)."))
-    try:
-        with zipfile.ZipFile(buffer) as archive:
-            entries = archive.infolist()
-            names = {info.filename for info in entries}
-            content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:  # a damaged compressed part: zlib.error
-        raise WorkbookRejected(_("The file is damaged and cannot be opened.")) from exc
-    if "xl/workbook.xml" not in names or not content_types:
-        raise WorkbookRejected(_("The file is not an Excel workbook (.xlsx)."))
-    if any(name.lower().endswith("vbaproject.bin") for name in names) or b"macroEnabled" in content_types:
+    if problem == "damaged":
+        raise WorkbookRejected(_("The file is damaged and cannot be opened."))
+    if problem == "macros":
         raise WorkbookRejected(_("Workbooks with macros are not accepted. Save it as a plain .xlsx workbook."))
-    unzipped = sum(info.file_size for info in entries)
-    compressed = sum(info.compress_size for info in entries) or 1
-    if unzipped > settings.XLSX_MAX_UNZIPPED_BYTES or unzipped / compressed > 200:
+    if problem == "too-large":
         raise WorkbookRejected(_("The workbook expands to an abnormal size and was refused."))
-    buffer.seek(0)
     try:
         return load_workbook(buffer, read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many kinds on malformed parts

@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cchc_portal.admin import ReadOnlyAdmin, year_column
@@ -77,6 +79,33 @@ class SubmissionEventAdmin(ReadOnlyAdmin):
 class EvidenceAdmin(ReadOnlyAdmin):
     list_display = ["original_name", "submission", "size", "uploaded_by", "uploaded_at", "removed_at"]
     list_select_related = ["submission__unit", "submission__period", "uploaded_by"]
+    # The file lives in private storage, which has no URL: the admin's file widget cannot show it.
+    # It is named here and linked to the portal's download, which checks who may read it.
+    fields = [
+        "submission",
+        "target",
+        "document",
+        "content_type",
+        "size",
+        "uploaded_by",
+        "uploaded_at",
+        "removed_at",
+        "removed_by",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("submission__unit", "submission__period")
+
+    @admin.display(description=_("file"))
+    def document(self, evidence: Evidence) -> str:
+        if not evidence.file:
+            return _("%s (file deleted)") % evidence.original_name
+        if evidence.removed_at:
+            return _("%s (removed)") % evidence.original_name
+        submission = evidence.submission
+        url = reverse("reports:evidence", args=[submission.period.key, submission.unit.code, evidence.pk])
+        return format_html('<a href="{}">{}</a>', url, evidence.original_name)
 
 
 @admin.register(Reminder)

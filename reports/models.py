@@ -308,7 +308,8 @@ class Evidence(models.Model):
     size = models.PositiveBigIntegerField(_("size"))
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT)
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
-    # Removing a document hides it; the file and the row stay, as everything a unit sent does.
+    # Removing a document hides it at once; the row and its audit stay for good, and the file's bytes
+    # are deleted after EVIDENCE_PURGE_AFTER_DAYS (reports.tasks.purge_removed_evidence).
     removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
     removed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -32,3 +32,12 @@ def send_reminders() -> int:
 def notify_reviewed(submission_id: int) -> int:
     """Tell the unit's reporters that their report was approved or returned."""
     return review_notice_send(submission_id)
+
+
+@shared_task
+def purge_removed_evidence() -> int:
+    """Delete the files of evidence documents removed more than the grace period ago (the rows and
+    their audit stay); any number of runs a day give the same result."""
+    from .evidence import evidence_purge_removed  # here: evidence needs services, which import this module
+
+    return evidence_purge_removed()

@@ -1,3 +1,4 @@
+import base64
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 URL = "/reports/2025-Q1/429/evidence/"
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+PNG = base64.b64decode(  # a real 2 x 2 picture: a bare signature is refused now
+    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEUlEQVR4nGP4z8AARAxg8j8AG/ID/fPnS7EAAAAASUVORK5CYII="
+)
 
 
 def upload(client, name, content):
