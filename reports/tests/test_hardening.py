@@ -77,3 +77,17 @@ def test_a_period_key_must_be_one_the_urls_accept(key, valid):
     else:
         with pytest.raises(ValidationError):
             period.full_clean(exclude=["kind", "quarter"])
+
+
+@pytest.mark.parametrize("typed", ["١٢٣", "۱۲۳", "１２３"])  # Arabic-Indic, Persian and full-width digits
+def test_digits_other_than_ascii_are_not_numbers(draft_a, reporter_a, login, typed):
+    from cchc_portal.numbers import NotANumber, parse_decimal, parse_whole
+
+    for parse in (parse_whole, parse_decimal):
+        with pytest.raises(NotANumber):
+            parse(typed)
+    data = {"version": draft_a.version, "TTHC-08__numerator": typed, "TTHC-08__denominator": "200"}
+    response = login(reporter_a).post(f"{URL}save/", data)
+    assert response.status_code == 200  # the form again, with the field marked
+    assert draft_a.figures.get(target__code="TTHC-08").numerator is None
+    assert parse_whole("123") == 123 and parse_decimal("1.234,5") == parse_decimal("1234.5")
