@@ -23,9 +23,9 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # The safe value is the default: a deployment that forgets DJANGO_DEBUG runs in production mode, and
 # so refuses to start without a secret key and hosts rather than show tracebacks to the internet.
-# Development asks for debug mode: the Makefile exports DJANGO_DEBUG=true, and a pytest run (which
-# pytest marks with PYTEST_VERSION) gets the development defaults too; pytest-django still runs the
-# tests themselves with DEBUG=False.
+# Development asks for debug mode: manage.py and the Makefile set DJANGO_DEBUG=true, and a pytest
+# run (which pytest marks with PYTEST_VERSION) gets the development defaults too; pytest-django still
+# runs the tests themselves with DEBUG=False.
 DEBUG = env.bool("DJANGO_DEBUG", default="PYTEST_VERSION" in os.environ)
 
 DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"

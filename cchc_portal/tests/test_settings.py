@@ -77,13 +77,25 @@ def probe(expression: str, **env) -> str:
     return result.stdout.strip() if result.returncode == 0 else result.stderr
 
 
-def test_without_django_debug_the_portal_is_in_production_mode():
-    """A deployment that forgets DJANGO_DEBUG does not run in debug mode: it refuses to start
-    without a secret key, and with one (and hosts) it runs with DEBUG off."""
-    result = run(["manage.py", "check"])
+@pytest.mark.parametrize(
+    "entry",
+    ["import cchc_portal.wsgi", "from cchc_portal.celery import app; app.loader.import_default_modules()"],
+    ids=["gunicorn", "celery"],
+)
+def test_without_django_debug_what_a_deployment_serves_is_in_production_mode(entry):
+    """A deployment that forgets DJANGO_DEBUG does not serve in debug mode: the web server's and the
+    worker's entry points refuse to start without a secret key, and with one (and hosts) run with
+    DEBUG off."""
+    result = run(["-c", entry])
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
     assert probe("s.DEBUG", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="cchc.nghean.gov.vn") == "False"
+
+
+def test_the_command_line_is_development_unless_told_otherwise():
+    assert run(["manage.py", "check"]).returncode == 0
+    refused = run(["manage.py", "check"], DJANGO_DEBUG="false")
+    assert refused.returncode != 0 and "SECRET_KEY" in refused.stderr
 
 
 def test_development_mode_is_asked_for():
