@@ -107,6 +107,9 @@ class Unit(models.Model):
     valid_from = models.DateField(_("valid from"))
     valid_to = models.DateField(_("valid to"), null=True, blank=True, help_text=_("Last day the unit exists."))
     is_pilot = models.BooleanField(_("pilot unit"), default=False, help_text=_("Chosen by the steering committee."))
+    note = models.TextField(
+        _("note"), blank=True, help_text=_("Where the code or name comes from, when it is not the official one.")
+    )
     # Derived from code/parent and name; kept as columns so subtree and search are single queries.
     path = models.CharField(_("path"), max_length=255, editable=False, db_index=True, default="")
     search_name = models.CharField(_("search name"), max_length=255, editable=False, db_index=True, default="")
