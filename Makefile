@@ -39,9 +39,10 @@ run: seed serve
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The README's screenshots, taken by the browser tests on their small province.
+# The pictures of the user guide (static/guide/) and of the README (docs/screenshots/), taken by the
+# browser tests on the demo province; the other browser tests keep theirs under test-artifacts/.
 screenshots: install
-	UPDATE_SCREENSHOTS=1 $(PY) -m pytest dashboard/tests/test_browser.py
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest guide/tests/test_browser_guide.py
 
 check: install
 	$(PY) manage.py makemigrations --check --dry-run

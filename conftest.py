@@ -189,7 +189,8 @@ def private_media(tmp_path, settings):
 
 @pytest.fixture
 def catalogue(db):
-    """Three targets every level reports: a ratio (80%), a satisfaction percent (90%), a reduction (10%)."""
+    """Three targets every level reports: a ratio (80%), a satisfaction percent (90%), a reduction (10%), in
+    the 2021-2025 programme (open, as the factory makes it)."""
     area = AreaFactory(code="TTHC", name="Cải cách thủ tục hành chính", order=2)
     online = TargetFactory(code="TTHC-08", area=area, title="Hồ sơ giải quyết trực tuyến", order=1)
     threshold(online, "80")

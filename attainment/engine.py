@@ -20,13 +20,13 @@ from cchc_portal.db import bulk_insert
 from reports.models import Period, PeriodKind, SubmissionStatus
 from reports.selectors import figures_reported, periods_before, quarters_of, submissions_of
 from targets.models import Aggregation, Measure, Programme, ScoringMethod, Target
-from targets.selectors import ThresholdResolver
+from targets.selectors import ThresholdResolver, lineages
 from units.models import Level, Role, RoleAssignment, SuccessionLink, Unit
 from units.selectors import predecessors_in_force
 
 from .laggards import flag_laggards
-from .models import Attainment, LaggardFlag, PeriodComputation, Rollup, UnitScore
-from .records import Inputs, Plan, Result, Score, Summary, end_index, period_index
+from .models import Attainment, LaggardFlag, LaggardReason, PeriodComputation, Rollup, UnitScore
+from .records import Flag, Inputs, Plan, Result, Score, Summary, end_index, period_index
 from .rollups import roll_up
 from .rules import (
     COUNT_MEASURES,
@@ -54,7 +54,7 @@ def period_recompute(period: Period) -> Summary:
     own = _by_unit(results)
     scores = score_and_rank(inputs, own)
     rollups = roll_up(inputs, own)
-    flags = flag_laggards(inputs, own)
+    flags = date_off_track(flag_laggards(inputs, own), inputs)
     summary = Summary(
         period=period.key,
         attainments=len(results),
@@ -82,17 +82,10 @@ def _by_unit(results: list[Result]) -> dict[int, list[Result]]:
 
 def load(period: Period) -> Inputs:
     """Everything the computation reads, in a fixed number of queries whatever the number of units."""
-    targets = {t.pk: t for t in Target.objects.in_force(period.year)}
+    targets = {t.pk: t for t in Target.objects.in_force(period.year).select_related("programme")}
     units = {u.pk: u for u in Unit.objects.below_province()}
     links = SuccessionLink.objects.values_list("predecessor_id", "successor_id", "weight")
     history_periods = periods_before(period, HISTORY_PERIODS)
-    index = {p.pk: period_index(p) for p in history_periods}
-    points: dict[tuple[int, int], list[tuple[int, Decimal]]] = defaultdict(list)
-    rows = Attainment.objects.filter(period__in=history_periods, value__isnull=False, provisional=False)
-    for unit_id, target_id, period_id, value in rows.values_list("unit_id", "target_id", "period_id", "value"):
-        points[(unit_id, target_id)].append((index[period_id], value))
-    for series in points.values():
-        series.sort()
     previous = history_periods[-1] if history_periods else None
     previous_ranks = dict(UnitScore.objects.filter(period=previous).values_list("unit_id", "rank")) if previous else {}
     steering: dict[str, set[int]] = defaultdict(set)
@@ -107,7 +100,7 @@ def load(period: Period) -> Inputs:
         units=units,
         raw=load_figures(period, targets),
         carried=predecessors_in_force(period.end, units, links),
-        history=points,
+        history=load_history(history_periods, targets),
         previous_ranks=previous_ranks,
         submissions=submissions_of(period) if period.kind == PeriodKind.QUARTER else None,
         steering=steering,
@@ -148,6 +141,28 @@ def load_figures(period: Period, targets: dict[int, Target]) -> dict[tuple[int, 
         if targets[key[1]].aggregation == Aggregation.SUM and seen[key] < len(quarters):
             item.provisional = True
     return raw
+
+
+def load_history(history_periods: list[Period], targets: dict[int, Target]) -> dict[tuple[int, int], list]:
+    """Each unit's earlier approved values by (unit, target in force), oldest first, as (period
+    index, value). A target that continues one of an earlier programme carries its series: the
+    first 2026 quarter reads the 2025 results of the target it continues. Two queries."""
+    index = {p.pk: period_index(p) for p in history_periods}
+    series_of: dict[int, int] = {}  # a target of the series -> the target in force it leads to
+    for target_id, chain in lineages(targets).items():
+        for member in chain:
+            series_of.setdefault(member, target_id)
+    found: dict[tuple[int, int], dict[int, tuple[bool, Decimal]]] = defaultdict(dict)
+    rows = Attainment.objects.filter(
+        period__in=history_periods, target_id__in=list(series_of), value__isnull=False, provisional=False
+    )
+    for unit_id, target_id, period_id, value in rows.values_list("unit_id", "target_id", "period_id", "value"):
+        key, at, own = (unit_id, series_of[target_id]), index[period_id], target_id == series_of[target_id]
+        # Programmes do not overlap, so a period has one value per series; should two meet, the
+        # target's own result wins over an earlier programme's.
+        if own or at not in found[key]:
+            found[key][at] = (own, value)
+    return {key: [(at, value) for at, (_own, value) in sorted(values.items())] for key, values in found.items()}
 
 
 # --- Combine predecessors -------------------------------------------------------------------------
@@ -196,17 +211,18 @@ def _combine(target: Target, parts: list[tuple[Raw | None, Decimal]]) -> Raw | N
 
 
 def plan_levels(period: Period, targets: dict[int, Target], resolver: ThresholdResolver) -> dict[str, list[Plan]]:
-    """Per level, the targets it reports with this year's threshold and the projection's horizon
-    (the target's last year, whose threshold a projection is held against)."""
+    """Per level, the targets it reports with this year's threshold and the projection's horizon:
+    the end of the target's programme (or its own last year), whose threshold for the level a
+    projection is held against (2030 for 2026-2030, 2027 for a 2026-2027 task, 2025 before)."""
     plans: dict[str, list[Plan]] = {}
     for level in Level.values:
         plans[level] = []
         for target in targets.values():
             if target.applies_to(level):
-                horizon = target.last_year or period.year
+                horizon = target.end_year
                 threshold = resolver.resolve(target.pk, level, period.year)
                 final = resolver.resolve(target.pk, level, horizon)
-                plans[level].append(Plan(target, threshold, end_index(period, horizon), final))
+                plans[level].append(Plan(target, threshold, end_index(period, horizon), final, horizon))
     return plans
 
 
@@ -255,6 +271,17 @@ def _judge_one(inputs: Inputs, plan: Plan, key: tuple[int, int], item: Raw | Non
         off_track=off_track,
         history=history,
     )
+
+
+def date_off_track(flags: list[Flag], inputs: Inputs) -> list[Flag]:
+    """Give each "off track" reason the year each of its targets is off track for (the end of
+    its programme), so that it reads "off track for 2030 on ..."."""
+    years = {plan.target.code: plan.horizon_year for plans in inputs.plans.values() for plan in plans}
+    for flag in flags:
+        for reason in flag.reasons:
+            if reason["code"] == LaggardReason.OFF_TRACK:
+                reason["years"] = {code: years[code] for code in reason["targets"] if code in years}
+    return flags
 
 
 # --- Score and rank -------------------------------------------------------------------------------

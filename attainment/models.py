@@ -38,7 +38,13 @@ class Attainment(models.Model):
         _("gap"), max_digits=12, decimal_places=4, null=True, help_text=_("Ahead (+) or behind (-).")
     )
     change = models.DecimalField(_("change since the previous period"), max_digits=12, decimal_places=4, null=True)
-    projection = models.DecimalField(_("projection for 2025"), max_digits=12, decimal_places=4, null=True)
+    projection = models.DecimalField(
+        _("projection for the end of the programme"),
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        help_text=_("Where the unit's line leads by the last year of the target's programme."),
+    )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     provisional = models.BooleanField(_("provisional"), default=False, help_text=_("Sent but not yet approved."))
     derived = models.BooleanField(_("from predecessors"), default=False)
@@ -170,10 +176,25 @@ class LaggardReason(models.TextChoices):
         if code == cls.DECLINING:
             return gettext("worse two periods running on %s") % targets
         if code == cls.OFF_TRACK:
-            return gettext("off track for 2025 on %s") % targets
+            return cls._off_track(reason)
         if code == cls.DATA_QUALITY:
             return gettext("figures to check (far from its history or its peers) on %s") % targets
         return code  # a reason written by a later version: shown as its code rather than hidden
+
+    @staticmethod
+    def _off_track(reason: dict) -> str:
+        """Off track "for 2030 on TTHC-26-02, ...": a group per programme end when the targets'
+        programmes end in different years (a 2026-2027 task beside the 2030 targets)."""
+        years = reason.get("years")
+        if not years:  # a flag stored before reasons carried their years
+            return gettext("off track for the programme's target on %s") % ", ".join(reason.get("targets", []))
+        by_year: dict[int, list[str]] = {}
+        for code in reason.get("targets", []):
+            by_year.setdefault(years.get(code), []).append(code)
+        return "; ".join(
+            gettext("off track for %(year)s on %(targets)s") % {"year": year, "targets": ", ".join(codes)}
+            for year, codes in sorted(by_year.items(), key=lambda item: item[0] or 0)
+        )
 
     @classmethod
     def describe_all(cls, reasons: list[dict]) -> str:

@@ -15,12 +15,14 @@ from .rules import Raw
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What depends only on (level, target): this year's threshold and the projection's horizon."""
+    """What depends only on (level, target): this year's threshold and the projection's horizon,
+    the end of the target's own programme (or its last year), with the threshold in force then."""
 
     target: Target
     threshold: Decimal | None
     horizon_index: int
     horizon_threshold: Decimal | None
+    horizon_year: int
 
 
 @dataclass(slots=True)
@@ -94,7 +96,9 @@ class Inputs:
     units: dict[int, Unit]
     raw: dict[tuple[int, int], Raw]
     carried: dict[int, list[tuple[int, Decimal]]]  # successor -> (predecessor in force, share)
-    history: dict[tuple[int, int], list[tuple[int, Decimal]]]  # earlier (period index, value), oldest first
+    # Earlier (period index, value), oldest first, by (unit, target): the unit's results on the
+    # target and on the targets it continues from earlier programmes.
+    history: dict[tuple[int, int], list[tuple[int, Decimal]]]
     previous_ranks: dict[int, int]
     submissions: dict[int, dict] | None  # reporting reasons belong to quarters only
     steering: dict[str, set[int]]  # unit path -> steering members responsible for it

@@ -22,7 +22,8 @@ FOUR_PLACES = Decimal("0.0001")
 
 # Earlier periods of the same kind read for change, declines, projections and outliers: seven
 # quarters give a unit's own history enough points for a robust median without reaching back
-# into the previous programme's first years.
+# into the previous programme's first years. A target that continues one of the previous
+# programme reads that target's results for the periods before it began (see engine.load_history).
 HISTORY_PERIODS = 7
 # A decline smaller than half a point is the noise of reporting (a few dossiers), not a trend.
 DECLINE_MIN = Decimal("0.5")

@@ -11,8 +11,8 @@ Standard library only on the client side (threads and http.client). What it does
    server's maintenance databases. In it: the catalogue fixture, `--reporters` synthetic units
    BENCH-* (bench.run's builder: a province, ~5% departments, ~5% districts, the rest communes),
    one reporter per unit and `--steering` committee members (users `load-*`), `--history` locked
-   and computed quarters of approved figures for the dashboards, and the open quarter 2025-Q4
-   (the catalogue's targets run to 2025) whose deadline is in three days. A rerun reuses the data and deletes the open
+   and computed quarters of approved figures for the dashboards, and the open quarter 2026-Q4
+   (reported on the 2026-2030 targets) whose deadline is in three days. A rerun reuses the data and deletes the open
    quarter's submissions, sessions and login-throttling records; another size rebuilds it.
    Passwords use the production hasher (PBKDF2): checking it is part of every login's cost, so
    the password is hashed once and the hash copied to every user.
@@ -83,8 +83,8 @@ if importlib.util.find_spec("django") is None and VENV_PYTHON.exists() and Path(
     os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]])  # noqa: S606
 sys.path.insert(0, str(ROOT))
 
-OPEN_KEY = "2025-Q4"
-HISTORY_KEYS = ["2025-Q1", "2025-Q2", "2025-Q3"]
+OPEN_KEY = "2026-Q4"
+HISTORY_KEYS = ["2026-Q1", "2026-Q2", "2026-Q3"]
 USER_PREFIX = "load-"
 PASSWORD = "Tai-thu-han-bao-cao-2025"
 ATTEMPTS = 3
@@ -597,18 +597,25 @@ class Form:
 
 
 class FormParser(HTMLParser):
-    """The forms of a page: each input's name and value, and the names of its submit buttons."""
+    """The forms of a page: each input's and select's name and value, and the names of its
+    submit buttons."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.forms: list[Form] = []
         self.current: Form | None = None
+        self.select: str | None = None  # the name of the <select> being read (done / not done)
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         if tag == "form":
             self.current = Form(attributes.get("action") or "")
             self.forms.append(self.current)
+        elif self.current is not None and tag == "select" and attributes.get("name"):
+            self.select = attributes["name"]
+            self.current.values[self.select] = ""
+        elif self.current is not None and tag == "option" and self.select and "selected" in attributes:
+            self.current.values[self.select] = attributes.get("value") or ""
         elif self.current is not None and tag in ("input", "button"):
             name = attributes.get("name")
             kind = (attributes.get("type") or ("submit" if tag == "button" else "text")).lower()
@@ -622,6 +629,8 @@ class FormParser(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "form":
             self.current = None
+        elif tag == "select":
+            self.select = None
 
 
 def find_form(text: str, *, field_name: str | None = None, action_suffix: str | None = None) -> Form | None:

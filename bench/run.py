@@ -42,7 +42,8 @@ from units.services import units_rebuild_derived
 
 PREFIX = "BENCH"
 SCALES = {"tiny": (40, 4), "province": (600, 20), "national": (10_000, 20)}
-QUARTERS = [f"{year}-Q{q}" for year in range(2021, 2026) for q in range(1, 5)]
+# Twenty quarters up to today's: 2022-2025 on the 2021-2025 targets, 2026 on the 2026-2030 ones.
+QUARTERS = [f"{year}-Q{q}" for year in range(2022, 2027) for q in range(1, 5)]
 
 
 @dataclass
@@ -156,6 +157,10 @@ def _units(total: int) -> None:
 
 
 def _approved_quarter(period: Period, units: list[Unit], targets: list[Target], rng: random.Random) -> None:
+    """Every unit's report approved, with a figure on each target in force in the period's year
+    that its level reports (the catalogue holds more than one programme)."""
+    in_force = set(Target.objects.in_force(period.year).values_list("pk", flat=True))
+    targets = [t for t in targets if t.pk in in_force]
     with transaction.atomic():
         submissions = Submission.objects.bulk_create(
             [Submission(unit=u, period=period, status=SubmissionStatus.APPROVED) for u in units], batch_size=2000
@@ -291,7 +296,7 @@ def run(scale: str, runs: int = 3, naive_sample: int = 100) -> dict:
     ):
         steps.append(measure(name, lambda url=url: _get(client, f"{url}?period={last.key}"), runs=max(runs, 5)))
 
-    year = period_create(key="2025-Y")
+    year = period_create(key="2026-Y")
     # A province's workbook (600 units) at every scale: provinces import their own units.
     reporting = Unit.objects.filter(code__startswith=PREFIX).below_province()
     province = list(reporting.order_by("path")[: SCALES["province"][0]])
@@ -339,8 +344,12 @@ def _filled_workbook(period: Period, units: list[Unit]) -> bytes:
         if how.startswith("Tử số"):
             denominator = rng.randint(50, 5000)
             row[7].value, row[8].value = rng.randint(0, denominator), denominator
+        elif "1 nếu" in how:
+            row[9].value = 1
+        elif "số nguyên" in how:  # a count (the 2026-2030 data-governance level)
+            row[9].value = rng.randint(1, 5)
         else:
-            row[9].value = 1 if "1 nếu" in how else round(rng.uniform(60, 100), 1)
+            row[9].value = round(rng.uniform(60, 100), 1)
     out = io.BytesIO()
     sheet.parent.save(out)
     return out.getvalue()

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "reports",
     "attainment",
     "dashboard",
+    "guide",
 ]
 
 MIDDLEWARE = [
@@ -97,6 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "guide.context_processors.help_link",
             ],
         },
     },
@@ -222,8 +224,21 @@ OUTLIER_Z = env.float("OUTLIER_Z", default=3.5)
 XLSX_MAX_UPLOAD_BYTES = env.int("XLSX_MAX_UPLOAD_BYTES", default=10 * 2**20)
 XLSX_MAX_UNZIPPED_BYTES = env.int("XLSX_MAX_UNZIPPED_BYTES", default=200 * 2**20)
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# E-mail (notices, reminders, invitations, password resets): EMAIL_URL when set, read by
+# django-environ (smtp://user:password@host:25, smtp+tls://...:587, smtp+ssl://...:465); otherwise
+# EMAIL_BACKEND, the console by default (mail is printed, for development).
+EMAIL_URL = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    globals().update(env.email_url_config(EMAIL_URL))
+else:
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)  # a mail server that does not answer fails the try, retried later
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cchc-portal@localhost")
+# An invitation's link to set a first password lives this many days (a reset link PASSWORD_RESET_TIMEOUT
+# seconds, Django's 3 days); one e-mail address is sent at most this many reset links an hour.
+INVITATION_TIMEOUT_DAYS = env.int("INVITATION_TIMEOUT_DAYS", default=7)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
+PASSWORD_RESET_MAILS_PER_HOUR = env.int("PASSWORD_RESET_MAILS_PER_HOUR", default=3)
 
 # Login throttling (cchc_portal.security.LoginThrottleHandler). Wrong passwords of the last
 # AXES_COOLOFF_MINUTES are counted three ways, each with limits of its own:

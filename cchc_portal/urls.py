@@ -16,11 +16,13 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("accounts/", include("units.account_urls")),  # invitations and forgotten passwords
     path("i18n/", include("django.conf.urls.i18n")),
     path("units/", include("units.urls")),
     path("targets/", include("targets.urls")),
     path("reports/", include("reports.urls")),
     path("dashboard/", include("dashboard.urls")),
+    path("huong-dan/", include("guide.urls")),
     path("admin/", admin.site.urls),
     # Browsers and tools ask for /favicon.ico where no page names its icon (base.html does). The
     # redirect is permanent, so it names the unhashed file, which collectstatic keeps beside the hashed one.

@@ -12,6 +12,7 @@ from reports.selectors import reporting_progress
 from units.models import Role, Unit
 
 from .selectors import dashboard_period, member_summary, unit_summary
+from .setup import setup_checklist
 
 
 @login_required
@@ -20,6 +21,8 @@ def home(request):
     periods = list(Period.objects.open().order_by("deadline"))
     shown = dashboard_period(None)
     headed = Unit.objects.filter(pk__in=user.unit_ids_for(Role.UNIT_HEAD)).order_by("path")
+    # Until the province is set up, the secretariat (or the superuser setting up an empty portal) sees what is left.
+    checklist = setup_checklist(user) if reviews(user) or user.is_superuser else None
     context = {
         "rows": reports_for_user(user, timezone.localdate()),
         "summary": reporting_progress(periods) if reviews(user) else [],
@@ -27,5 +30,6 @@ def home(request):
         "results_period": shown,
         "member": member_summary(user, shown) if shown and user.has_role(Role.STEERING) else None,
         "headed": [unit_summary(unit, shown) for unit in headed] if shown else [],
+        "setup": checklist if checklist and not checklist.complete else None,
     }
     return render(request, "dashboard/home.html", context)

@@ -13,10 +13,11 @@ from django.utils.translation import gettext as _
 
 from attainment.models import Attainment, FlagTier, LaggardFlag, Rollup, ScopeKind, Status, UnitScore
 from attainment.rules import status_of
+from attainment.series import Point, unit_series
 from cchc_portal.converters import CODE
 from reports.models import KEY_RE, Period, PeriodKind, PeriodState, Submission, SubmissionStatus
 from reports.selectors import SENT, previous_period, units_due
-from targets.models import Area, Target
+from targets.models import Area, Programme, Target
 from units.models import KIND_LEVEL, Level, Role, Unit, User
 from units.templatetags.portal import figure_text
 
@@ -95,6 +96,58 @@ def overview(period: Period) -> dict:
         for area in Area.objects.all()
     ]
     return {"areas": areas, "completeness": completeness(period)}
+
+
+def programme_of(period: Period) -> Programme | None:
+    return Programme.objects.covering(period.year).first()
+
+
+def periods_by_programme() -> list[tuple[Programme | None, list[Period]]]:
+    """The periods to choose from, newest first, grouped by the programme of their year."""
+    programmes = list(Programme.objects.order_by("-first_year"))
+    groups: dict[int | None, list[Period]] = defaultdict(list)
+    for period in periods_for_choice():
+        owner = next((p for p in programmes if p.first_year <= period.year <= p.last_year), None)
+        groups[owner.pk if owner else None].append(period)
+    ordered = [(p, groups[p.pk]) for p in programmes if groups.get(p.pk)]
+    return ordered + ([(None, groups[None])] if groups.get(None) else [])
+
+
+@dataclass
+class Continued:
+    """A target carried on from the previous programme: where the province ended it, where it
+    stands now."""
+
+    target: Target
+    earlier: Rollup | None  # the province's last quarter on the target it continues
+    now: Rollup | None
+
+    @property
+    def change(self) -> Decimal | None:
+        if self.earlier is None or self.now is None or None in (self.earlier.value, self.now.value):
+            return None
+        return self.now.value - self.earlier.value
+
+
+def programme_comparison(period: Period) -> list[Continued]:
+    """The period's targets that continue one of an earlier programme, each with the province's
+    figure at the last quarter of the earlier target and in `period`. Three queries."""
+    targets = list(
+        Target.objects.in_force(period.year)
+        .filter(continues__isnull=False)
+        .select_related("continues", "continues__programme")
+    )
+    if not targets:
+        return []
+    province = Rollup.objects.filter(scope=ScopeKind.PROVINCE, scope_key="all").select_related("period")
+    earlier = {}
+    rows = province.filter(
+        target_id__in=[t.continues_id for t in targets], period__kind=PeriodKind.QUARTER, value__isnull=False
+    ).order_by("target_id", "-period__end")
+    for row in rows:
+        earlier.setdefault(row.target_id, row)
+    now = {r.target_id: r for r in province.filter(period=period, target__in=targets)}
+    return [Continued(t, earlier.get(t.continues_id), now.get(t.pk)) for t in targets]
 
 
 def targets_met(period: Period | None) -> tuple[int, int] | None:
@@ -273,26 +326,68 @@ def laggards_by_member(
     return [(m, groups[m]) for m in named] + ([(None, groups[None])] if None in groups else [])
 
 
-def unit_trend(unit: Unit) -> dict:
-    """Every target's series over the quarters, the unit's scores, and its reports."""
-    rows = (
-        Attainment.objects.filter(unit=unit, period__kind="quarter")
-        .select_related("period", "target")
-        .order_by("target__area__order", "target__order", "period__end")
-    )
-    series: dict[int, dict] = {}
-    for row in rows:
-        item = series.setdefault(row.target_id, {"target": row.target, "points": []})
-        item["points"].append(row)
+@dataclass
+class TrendRow:
+    """One target on a unit's page: its series (continued targets and absorbed units included),
+    the latest official result, and where the previous programme ended."""
+
+    target: Target
+    points: list[Point]
+    latest: Point | None  # the latest point with a figure on this very target
+    earlier: Point | None  # the last point of the target it continues, in the earlier programme
+
+    @property
+    def has_combined(self) -> bool:
+        return any(p.combined for p in self.points)
+
+
+def unit_programmes(unit: Unit) -> list[Programme]:
+    """The programmes the unit has results in, oldest first."""
+    ids = Attainment.objects.filter(unit=unit).values("target__programme").distinct()
+    return list(Programme.objects.filter(pk__in=ids).order_by("first_year"))
+
+
+def unit_trend(unit: Unit, programme: Programme | None) -> dict:
+    """Every target of `programme` the unit has results on, as a series over the quarters: a
+    continued target's earlier programme first, a continuing unit's earlier quarters with the
+    counts it absorbed (see attainment.series); the unit's scores and its reports."""
+    targets = list(Target.objects.filter(programme=programme).select_related("area", "programme")) if programme else []
+    chains = target_chains(targets)
+    series = unit_series(unit, chains)
+    rows = []
+    for target in targets:
+        points = series.get(target.pk)
+        if not points:
+            continue
+        # The latest result with a figure: the open quarter's empty row is not "the latest".
+        own = [p for p in points if p.target.pk == target.pk and p.value is not None]
+        earlier = [p for p in points if p.target.pk != target.pk and p.value is not None]
+        rows.append(TrendRow(target, points, own[-1] if own else None, earlier[-1] if earlier else None))
     scores = list(
         UnitScore.objects.filter(unit=unit, period__kind="quarter").select_related("period").order_by("period__end")
     )
     submissions = list(Submission.objects.filter(unit=unit).select_related("period").order_by("-period__end"))
-    return {"series": list(series.values()), "scores": scores, "submissions": submissions}
+    absorbed = sorted({u for row in rows for p in row.points for u in p.combined_with}, key=lambda u: u.path)
+    return {"series": rows, "scores": scores, "submissions": submissions, "absorbed": absorbed}
+
+
+def target_chains(targets: list[Target]) -> dict[int, list[int]]:
+    """For each target, the ids its series is made of, oldest first: the targets it continues
+    (2021-2025 -> 2026-2030), then itself. One query."""
+    continues = dict(Target.objects.values_list("pk", "continues_id"))
+    chains = {}
+    for target in targets:
+        chain, node = [], target.pk
+        while node is not None and node not in chain:
+            chain.append(node)
+            node = continues.get(node)
+        chains[target.pk] = chain[::-1]
+    return chains
 
 
 def target_view(target: Target, period: Period) -> dict:
-    """A target across units: the distribution of values, the province's trend, who misses it."""
+    """A target across units: the distribution of values, the province's trend (from the first
+    quarter of the target it continues), who misses it."""
     results = list(
         Attainment.objects.filter(period=period, target=target, derived=False)
         .select_related("unit")
@@ -303,7 +398,9 @@ def target_view(target: Target, period: Period) -> dict:
         if row.value is not None and not row.provisional:
             buckets[min(9, max(0, int(row.value // 10)))] += 1
     trend = list(
-        Rollup.objects.filter(target=target, scope=ScopeKind.PROVINCE, period__kind=period.kind)
+        Rollup.objects.filter(
+            target_id__in=target_chains([target])[target.pk], scope=ScopeKind.PROVINCE, period__kind=period.kind
+        )
         .select_related("period")
         .order_by("period__end")
     )

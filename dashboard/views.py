@@ -35,10 +35,13 @@ from .selectors import (
     most_behind,
     most_ranked_level,
     overview,
-    periods_for_choice,
+    periods_by_programme,
+    programme_comparison,
+    programme_of,
     provisional,
     ranking,
     target_view,
+    unit_programmes,
     unit_trend,
     unranked,
 )
@@ -84,7 +87,12 @@ def _xlsx(
 
 
 def _context(request, period: Period, **extra) -> dict:
-    context = {"period": period, "periods": periods_for_choice(), "query": request.GET}
+    context = {
+        "period": period,
+        "period_groups": periods_by_programme(),
+        "programme": programme_of(period),
+        "query": request.GET,
+    }
     return {**context, "provisional": provisional(period), **extra}
 
 
@@ -122,7 +130,7 @@ def overview_page(request):
     ]
     context = _context(
         request, period, chart=chart, headline=headline(period), behind=most_behind(period),
-        flag_counts=flag_counts(period), **data,
+        flag_counts=flag_counts(period), continued=programme_comparison(period), **data,
     )  # fmt: skip
     return render(request, "dashboard/overview.html", context)
 
@@ -164,7 +172,7 @@ def heatmap_page(request):
     report_base = reverse("reports:submission", args=[period.key, "0"])[:-2]
     unit_base = reverse("dashboard:unit", args=["0"])[:-2]
     context = _context(
-        request, period, filters=filters, districts=districts, levels=Level.choices,
+        request, period, filters=filters, districts=districts, levels=levels_reporting(period),
         report_base=report_base, unit_base=unit_base, areas=areas, **data,
     )  # fmt: skip
     return render(request, "dashboard/heatmap.html", context)
@@ -245,32 +253,54 @@ def laggards_page(request):
 @require_GET
 def unit_page(request, code: str):
     unit = unit_for_user(request.user, code)
-    data = unit_trend(unit)
+    programmes = unit_programmes(unit)
+    chosen = request.GET.get("programme")
+    programme = next((p for p in programmes if p.code == chosen), programmes[-1] if programmes else None)
+    data = unit_trend(unit, programme)
     if request.GET.get("format") == "xlsx":
-        headers = [_("Target"), _("Period"), _("Value"), _("Threshold"), _("Projection for 2025"), _("Status")]
+        headers = [
+            _("Target"), _("Reported on"), _("Period"), _("Value"), _("Official value"), _("Threshold"), _("Status"),
+            _("Note"),
+        ]  # fmt: skip
         rows = [
             [
-                item["target"].code,
+                item.target.code,
+                p.target.code,
                 p.period.label,
                 _num(p.value),
+                _num(p.official),
                 _num(p.threshold),
-                _num(p.projection),
-                p.get_status_display(),
+                str(Status(p.status).label),
+                _point_note(p),
             ]
             for item in data["series"]
-            for p in item["points"]
+            for p in item.points
         ]
-        return _xlsx(f"ket-qua-{unit.code}", _("Results of %s") % unit.name, None, headers, rows)
+        title = _("Results of %s") % unit.name
+        return _xlsx(f"ket-qua-{unit.code}", f"{title} · {programme}" if programme else title, None, headers, rows)
     chart = [
         {
-            "code": item["target"].code,
-            "labels": [p.period.label for p in item["points"]],
-            "values": [float(p.value) if p.value is not None else None for p in item["points"]],
-            "thresholds": [float(p.threshold) if p.threshold is not None else None for p in item["points"]],
+            "code": item.target.code,
+            "labels": [p.period.label for p in item.points],
+            "values": [float(p.value) if p.value is not None else None for p in item.points],
+            "thresholds": [float(p.threshold) if p.threshold is not None else None for p in item.points],
         }
         for item in data["series"]
     ]
-    return render(request, "dashboard/unit.html", {"unit": unit, "chart": chart, **data})
+    context = {"unit": unit, "chart": chart, "programmes": programmes, "programme": programme, **data}
+    return render(request, "dashboard/unit.html", context)
+
+
+def _point_note(point) -> str:
+    notes = []
+    if point.combined:
+        names = ", ".join(u.name for u in point.combined_with)
+        notes.append(_("combined with the counts of %s, absorbed later") % names)
+        if point.incomplete:
+            notes.append(_("incomplete: an absorbed unit had no approved figure"))
+    if point.derived:
+        notes.append(_("from predecessors"))
+    return "; ".join(notes)
 
 
 @dashboard_access

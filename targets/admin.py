@@ -45,7 +45,10 @@ class ProgrammeForm(NFCModelForm):
 
     class Meta:
         model = Programme
-        fields = ["code", "name", "first_year", "last_year", "scoring", "scoring_floor"]
+        fields = [
+            "code", "name", "first_year", "last_year", "legal_sources", "plan_documents", "closed", "scoring",
+            "scoring_floor",
+        ]  # fmt: skip
 
 
 @admin.register(Programme)
@@ -56,6 +59,7 @@ class ProgrammeAdmin(admin.ModelAdmin):
         "name",
         year_column("first_year", _("first year")),
         year_column("last_year", _("last year")),
+        "closed",
         "scoring",
     ]
     list_display_links = ["code", "name"]
@@ -74,6 +78,21 @@ class TargetForm(NFCModelForm):
         model = Target
         fields = "__all__"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A closed programme takes no new target: only the open ones are offered. (A closed
+        # programme's target is shown read-only, without these fields.)
+        if "programme" in self.fields:
+            self.fields["programme"].queryset = Programme.objects.open().order_by("-first_year")
+        if "continues" in self.fields:
+            self.fields["continues"].queryset = Target.objects.select_related("programme").order_by(
+                "-programme__first_year", "code"
+            )
+
+
+def _closed(target: Target | None) -> bool:
+    return target is not None and target.programme.closed
+
 
 class ThresholdInline(admin.TabularInline):
     """The thresholds in force. Saving supersedes rows instead of editing them (see save_formset)."""
@@ -85,19 +104,30 @@ class ThresholdInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).current()
 
+    # A closed programme's thresholds are read, never changed.
+    def has_add_permission(self, request, obj=None):
+        return not _closed(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not _closed(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not _closed(obj) and super().has_delete_permission(request, obj)
+
 
 @admin.register(Target)
 class TargetAdmin(admin.ModelAdmin):
     form = TargetForm
     list_display = [
-        "code", "title", "area", "measure", "weight",
+        "code", "title", "programme", "area", "measure", "weight",
         year_column("first_year", _("in force from year")), year_column("last_year", _("in force until year")),
     ]  # fmt: skip
-    list_filter = ["area", "measure", "for_department", "for_district", "for_commune"]
+    list_filter = ["programme", "area", "measure", "for_department", "for_district", "for_commune"]
+    list_select_related = ["programme", "area"]
     search_fields = ["code", "title", "legal_source"]
     inlines = [ThresholdInline]
     fieldsets = [
-        (None, {"fields": ["code", "title", "description", "area", "order"]}),
+        (None, {"fields": ["code", "title", "description", "programme", "continues", "area", "order"]}),
         (
             _("Measure"),
             {
@@ -116,6 +146,13 @@ class TargetAdmin(admin.ModelAdmin):
         (_("Scoring and source"), {"fields": ["weight", "legal_source", "first_year", "last_year"]}),
         (_("Change"), {"fields": ["change_reason"]}),
     ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("programme")
+
+    def has_change_permission(self, request, obj=None):
+        # A target of a closed programme is shown read-only: its history stays as it was.
+        return not _closed(obj) and super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         target_save(target=obj, by=request.user, reason=form.cleaned_data["change_reason"])
@@ -167,7 +204,7 @@ class ThresholdAdmin(ReadOnlyAdmin):
 
 @admin.register(CatalogueChange)
 class CatalogueChangeAdmin(ReadOnlyAdmin):
-    list_display = ["changed_at", "target", "action", "changed_by", "reason"]
+    list_display = ["changed_at", "programme", "target", "action", "changed_by", "reason"]
     list_filter = ["action"]
-    search_fields = ["target__code", "reason"]
-    list_select_related = ["target", "changed_by"]
+    search_fields = ["target__code", "programme__code", "reason"]
+    list_select_related = ["programme", "target", "changed_by"]

@@ -21,7 +21,7 @@ from cchc_portal.text import fold, nfc
 from cchc_portal.xlsx import CellError, ImportResult, is_formula, iter_rows, open_workbook, workbook_bytes, write_table
 from units.models import Level, User
 
-from .models import Aggregation, Area, Direction, Measure, Target, Threshold
+from .models import Aggregation, Area, Direction, Measure, Programme, Target, Threshold
 from .services import area_save, target_save, thresholds_replace
 
 MAX_ROWS = 5000
@@ -143,6 +143,7 @@ TARGET_SHEET = Sheet(
         Column("title", gettext_lazy("Target"), _text, 60),
         Column("description", gettext_lazy("Description"), _optional_text, 40),
         Column("area", gettext_lazy("Area code"), _text, 10),
+        Column("programme", gettext_lazy("Programme code"), _text, 12),
         Column("measure", gettext_lazy("Measure"), _choice(Measure.choices), 18),
         Column("direction", gettext_lazy("Direction"), _choice(Direction.choices), 16),
         Column("aggregation", gettext_lazy("Yearly aggregation"), _choice(Aggregation.choices), 20),
@@ -158,6 +159,7 @@ TARGET_SHEET = Sheet(
         Column("legal_source", gettext_lazy("Legal source"), _text, 30),
         Column("first_year", gettext_lazy("From year"), _whole, 8),
         Column("last_year", gettext_lazy("Until year"), _optional_whole, 8),
+        Column("continues", gettext_lazy("Continues (target code)"), _optional_text, 14),
         Column("order", gettext_lazy("Order"), _whole, 8),
     ],
 )
@@ -191,6 +193,7 @@ def catalogue_export() -> bytes:
             t.title,
             t.description,
             t.area.code,
+            t.programme.code,
             measures[t.measure],
             directions[t.direction],
             aggregations[t.aggregation],
@@ -203,9 +206,12 @@ def catalogue_export() -> bytes:
             t.legal_source,
             t.first_year,
             t.last_year,
+            t.continues.code if t.continues else "",
             t.order,
         ]  # fmt: skip
-        for t in Target.objects.select_related("area")
+        for t in Target.objects.select_related("area", "programme", "continues").order_by(
+            "programme__first_year", "area__order", "order", "code"
+        )
     ]
     thresholds = [
         (t.target.code, levels.get(t.level, ""), t.from_year, t.value)
@@ -317,7 +323,9 @@ def catalogue_import(*, upload, by: User, reason: str) -> ImportResult:
 
     Areas and targets are matched by code and updated; a target's thresholds in force become
     exactly those in the file (superseded rows are kept for the periods they judged). Targets
-    absent from the file are left as they are: the catalogue never loses a target.
+    absent from the file are left as they are: the catalogue never loses a target. Programmes are
+    not in the workbook: each target names an existing one by code, and a closed programme's
+    targets and thresholds must come back unchanged.
     """
     result = ImportResult()
     workbook = open_workbook(upload)
@@ -350,28 +358,63 @@ def catalogue_import(*, upload, by: User, reason: str) -> ImportResult:
             areas[area.code] = area
             new_areas.append(area)
 
-    existing = {t.code: t for t in Target.objects.all()}
+    existing = {t.code: t for t in Target.objects.select_related("programme", "continues")}
+    programmes = {p.code: p for p in Programme.objects.all()}
     targets: dict[str, Target] = {}
+    rows_of: dict[str, int] = {}
+    continued: dict[str, str] = {}  # target code -> code of the target it continues
     for number, values in target_rows:
         if len(values) != len(TARGET_SHEET.columns):
             continue
-        area = areas.get(values["area"])
+        area, programme = areas.get(values["area"]), programmes.get(values["programme"])
         if area is None:
             errors.append(
                 CellError(str(TARGET_SHEET.title), number, _column_label(TARGET_SHEET, "area"), _("Unknown area code."))
             )
+        if programme is None:
+            column = _column_label(TARGET_SHEET, "programme")
+            errors.append(CellError(str(TARGET_SHEET.title), number, column, _("Unknown programme code.")))
+        if area is None or programme is None:
             continue
         target = existing.get(values["code"]) or Target()
         for key, value in values.items():
-            if key != "area":
+            if key not in ("area", "programme", "continues"):
                 setattr(target, key, value)
-        target.area = area
-        _validate(target, TARGET_SHEET, number, errors, exclude=["area"])
+        target.area, target.programme = area, programme
+        if values["continues"]:
+            continued[target.code] = values["continues"]
+        else:
+            target.continues = None
         targets[target.code] = target
+        rows_of[target.code] = number
+    column = _column_label(TARGET_SHEET, "continues")
+    for code, of in continued.items():
+        target = targets[code]
+        target.continues = targets.get(of) or existing.get(of)
+        if target.continues is None:
+            errors.append(CellError(str(TARGET_SHEET.title), rows_of[code], column, _("Unknown target code.")))
+    _duplicates(
+        [(rows_of[code], of) for code, of in continued.items()],
+        lambda of: of,
+        TARGET_SHEET,
+        errors,
+        _("target continued (a target is continued once)"),
+    )
+    flawed: set[str] = set()  # codes with an error already: a closed programme's is not added
+    for code, target in targets.items():
+        # A target continued by another one also new in the file has no id yet: its uniqueness
+        # is checked above, the rest of the rule by the model.
+        new_continued = target.continues is not None and target.continues.pk is None
+        exclude = ["area", "programme", "continues"] if new_continued else ["area", "programme"]
+        found = len(errors)
+        _validate(target, TARGET_SHEET, rows_of[code], errors, exclude=exclude)
+        if len(errors) > found:
+            flawed.add(code)
 
     wanted: dict[str, dict[tuple[str, int], Decimal]] = {code: {} for code in targets}
     for number, values in threshold_rows:
         if len(values) != len(THRESHOLD_SHEET.columns):
+            flawed.add(values.get("target"))
             continue
         code = values["target"]
         if code not in targets:
@@ -392,6 +435,7 @@ def catalogue_import(*, upload, by: User, reason: str) -> ImportResult:
                 )
             )
 
+    _refuse_closed_changes({c: t for c, t in targets.items() if c not in flawed}, existing, wanted, rows_of, errors)
     if errors:
         return result
     at = timezone.now()
@@ -400,14 +444,35 @@ def catalogue_import(*, upload, by: User, reason: str) -> ImportResult:
             if _differs(area):
                 area_save(area=area, by=by, reason=reason, at=at)
                 result.count("areas")
-        for target in targets.values():
+        # Earlier programmes first, so that a target continued is saved before the one continuing it.
+        for target in sorted(targets.values(), key=lambda t: (t.programme.first_year, rows_of[t.code])):
             target.area = areas[target.area.code]
+            if target.continues is not None:
+                target.continues = target.continues  # its id, now that it is saved
             if _differs(target):
                 target_save(target=target, by=by, reason=reason, at=at)
                 result.count("targets")
             changed = thresholds_replace(target=target, wanted=wanted[target.code], by=by, reason=reason, at=at)
             result.count("thresholds", changed)
     return result
+
+
+def _refuse_closed_changes(targets, existing, wanted, rows_of, errors: list[CellError]) -> None:
+    """A target of a closed programme (or moved into one) must come back as it is, thresholds
+    included; each one that does not is named on its row."""
+    current: dict[int, dict[tuple[str, int], Decimal]] = {}
+    for row in Threshold.objects.current().filter(target__programme__closed=True):
+        current.setdefault(row.target_id, {})[(row.level, row.from_year)] = row.value
+    for code, target in targets.items():
+        stored = existing.get(code)
+        closed = next((p for p in (stored.programme if stored else None, target.programme) if p and p.closed), None)
+        if closed is None:
+            continue
+        if _differs(target) or current.get(target.pk, {}) != wanted[code]:
+            message = _(
+                "The programme %(programme)s is closed: its targets can no longer be changed or given thresholds."
+            ) % {"programme": closed.code}
+            errors.append(CellError(str(TARGET_SHEET.title), rows_of[code], None, message))
 
 
 def _differs(instance) -> bool:

@@ -4,10 +4,23 @@ from django.utils.translation import gettext_lazy as _
 from cchc_portal.forms import NFCForm
 from units.models import Level
 
-from .models import Area
+from .models import Area, Programme
+from .selectors import programme_label
+
+
+class ProgrammeChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Programme) -> str:
+        return programme_label(obj)
 
 
 class CatalogueFilterForm(NFCForm):
+    programme = ProgrammeChoiceField(
+        label=_("Programme"),
+        queryset=Programme.objects.order_by("-first_year"),
+        required=False,
+        to_field_name="code",
+        empty_label=None,
+    )
     area = forms.ModelChoiceField(
         label=_("Reform area"),
         queryset=Area.objects.all(),

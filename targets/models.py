@@ -51,6 +51,9 @@ class ProgrammeQuerySet(models.QuerySet):
     def covering(self, year: int) -> ProgrammeQuerySet:
         return self.filter(first_year__lte=year, last_year__gte=year)
 
+    def open(self) -> ProgrammeQuerySet:
+        return self.filter(closed=False)
+
 
 class ProgrammeManager(models.Manager.from_queryset(ProgrammeQuerySet)):
     def get_by_natural_key(self, code: str) -> Programme:
@@ -58,8 +61,13 @@ class ProgrammeManager(models.Manager.from_queryset(ProgrammeQuerySet)):
 
 
 class Programme(models.Model):
-    """A reform programme (giai đoạn), e.g. 2021-2025, and how units are scored under it: the
-    secretariat's choice, shown in one line above every ranking."""
+    """A reform programme (giai đoạn), e.g. 2021-2025: the documents it carries out, the targets
+    it owns, and how units are scored under it (the secretariat's choice, shown in one line above
+    every ranking). A year belongs to one programme at most.
+
+    A closed programme stays readable (its targets, thresholds and results are history) but its
+    targets can no longer be changed or given thresholds.
+    """
 
     code = models.CharField(
         _("code"), max_length=CODE_MAX_LENGTH, unique=True, validators=[CodeValidator()], help_text=_("e.g. 2021-2025.")
@@ -83,6 +91,17 @@ class Programme(models.Model):
         help_text=_(
             "With proportional credit from a floor: at or below this share of the threshold a target earns nothing."
         ),
+    )
+    legal_sources = models.TextField(
+        _("legal sources"), blank=True, help_text=_("The national and provincial documents the programme carries out.")
+    )
+    plan_documents = models.TextField(
+        _("plan documents"), blank=True, help_text=_("The province's plans and yearly plans that set its targets.")
+    )
+    closed = models.BooleanField(
+        _("closed"),
+        default=False,
+        help_text=_("A closed programme stays readable; its targets can no longer be changed or given thresholds."),
     )
 
     objects = ProgrammeManager()
@@ -109,6 +128,45 @@ class Programme(models.Model):
 
     def natural_key(self) -> tuple[str]:
         return (self.code,)
+
+    @property
+    def years(self) -> str:
+        return f"{self.first_year}-{self.last_year}"
+
+    def clean(self) -> None:
+        if self.first_year is None or self.last_year is None or self.last_year < self.first_year:
+            return  # the field validators and the years constraint say what is wrong
+        overlapping = (
+            Programme.objects.exclude(pk=self.pk)
+            .filter(first_year__lte=self.last_year, last_year__gte=self.first_year)
+            .first()
+        )
+        if overlapping is not None:
+            raise ValidationError(
+                {
+                    "first_year": _(
+                        "These years overlap programme %(code)s (%(years)s): a year belongs to one programme only."
+                    )
+                    % {"code": overlapping.code, "years": overlapping.years}
+                }
+            )
+        if self.pk:
+            outside = (
+                self.targets.filter(
+                    Q(first_year__lt=self.first_year)
+                    | Q(first_year__gt=self.last_year)
+                    | Q(last_year__gt=self.last_year)
+                )
+                .order_by("code")
+                .values_list("code", flat=True)
+            )
+            if outside:
+                raise ValidationError(
+                    {
+                        "last_year": _("Targets of this programme would lie outside its years: %(codes)s.")
+                        % {"codes": ", ".join(outside)}
+                    }
+                )
 
     @property
     def scoring_text(self) -> str:
@@ -151,7 +209,13 @@ class Aggregation(models.TextChoices):
 
 class TargetQuerySet(models.QuerySet):
     def in_force(self, year: int) -> TargetQuerySet:
-        return self.filter(Q(last_year__isnull=True) | Q(last_year__gte=year), first_year__lte=year)
+        """Targets reported on in `year`: from their first year to their last, or to the end of
+        their programme when they have no last year of their own."""
+        ends = Q(last_year__gte=year) | Q(last_year__isnull=True, programme__last_year__gte=year)
+        return self.filter(ends, first_year__lte=year)
+
+    def of_programme(self, programme: Programme) -> TargetQuerySet:
+        return self.filter(programme=programme)
 
     def for_level(self, level: str) -> TargetQuerySet:
         return self.filter(**{LEVEL_FIELDS[level]: True})
@@ -163,7 +227,12 @@ class TargetManager(models.Manager.from_queryset(TargetQuerySet)):
 
 
 class Target(models.Model):
-    """A reform target (chỉ tiêu). The secretariat owns the catalogue as data."""
+    """A reform target (chỉ tiêu) of one programme. The secretariat owns the catalogue as data.
+
+    A target may carry on (`continues`) the target of an earlier programme that measures the same
+    thing: one series then runs through both (2021-2025 into 2026-2030), for trends, declines and
+    projections. A target is continued by one target at most.
+    """
 
     code = models.CharField(
         _("code"),
@@ -175,6 +244,18 @@ class Target(models.Model):
     title = models.CharField(_("title"), max_length=500)
     description = models.TextField(_("description"), blank=True)
     area = models.ForeignKey(Area, verbose_name=_("reform area"), on_delete=models.PROTECT, related_name="targets")
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="targets"
+    )
+    continues = models.ForeignKey(
+        "self",
+        verbose_name=_("continues"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="continued_by",
+        help_text=_("The target of an earlier programme that this one carries on: one series runs through both."),
+    )
     measure = models.CharField(_("measure"), max_length=10, choices=Measure.choices)
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, default=Direction.HIGHER)
     aggregation = models.CharField(_("yearly aggregation"), max_length=10, choices=Aggregation.choices)
@@ -217,6 +298,11 @@ class Target(models.Model):
                 name="target_weight_not_negative",
                 violation_error_message=_("The weight cannot be negative."),
             ),
+            models.UniqueConstraint(
+                fields=["continues"],
+                name="target_continued_once",
+                violation_error_message=_("The target continued is already continued by another target."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -239,8 +325,47 @@ class Target(models.Model):
             stored = Target.objects.filter(pk=self.pk).values_list("measure", flat=True).first()
             if stored and stored != self.measure:
                 errors["measure"] = _("Units have reported on this target: its measure can no longer change.")
+        programme = self.programme if self.programme_id else None
+        if programme is not None:
+            errors.update(self._programme_errors(programme))
         if errors:
             raise ValidationError(errors)
+
+    def _programme_errors(self, programme: Programme) -> dict:
+        """A target's years lie within its programme's; the target it continues belongs to an
+        earlier programme and measures the same thing the same way."""
+        errors = {}
+        outside = _("A target's years must lie within its programme's years (%(years)s).") % {"years": programme.years}
+        if self.first_year is not None and not programme.first_year <= self.first_year <= programme.last_year:
+            errors["first_year"] = outside
+        if self.last_year is not None and not programme.first_year <= self.last_year <= programme.last_year:
+            errors["last_year"] = outside
+        continued = self.continues
+        if continued is None:
+            return errors
+        if continued is self or (self.pk and continued.pk == self.pk):
+            errors["continues"] = _("A target cannot continue itself.")
+        elif continued.programme.last_year >= programme.first_year:
+            errors["continues"] = _(
+                "The target continued must belong to an earlier programme (%(code)s is in %(programme)s)."
+            ) % {"code": continued.code, "programme": continued.programme.code}
+        elif continued.pk and Target.objects.filter(continues=continued).exclude(pk=self.pk).exists():
+            # The constraint says so too, but on no field: said here, the message names the field.
+            errors["continues"] = _("The target continued is already continued by another target.")
+        elif (continued.measure, continued.direction) != (self.measure, self.direction):
+            errors["continues"] = _(
+                "The target continued must have the same measure and direction (%(code)s: %(measure)s, %(direction)s)."
+            ) % {
+                "code": continued.code,
+                "measure": continued.get_measure_display(),
+                "direction": continued.get_direction_display(),
+            }
+        return errors
+
+    @property
+    def end_year(self) -> int:
+        """The last year the target is reported on: its own, or its programme's."""
+        return self.last_year or self.programme.last_year
 
     @property
     def levels(self) -> list[str]:

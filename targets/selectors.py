@@ -1,4 +1,21 @@
-"""Reads of the catalogue: which threshold applies to whom, and the catalogue page's listing."""
+"""Reads of the catalogue: which threshold applies to whom, the programmes and the series their
+targets make, and the catalogue page's listing.
+
+Other apps call these for programme selection and trends:
+
+- `programme_of_year(year)`: the programme whose years hold `year` (the one that scores it), or None.
+- `programme_choices()`: (code, label) of every programme, newest first, a closed one marked so.
+- `default_programme(year)`: the programme a page opens on: the open one of `year`, else the
+  latest open one, else the latest.
+- `lineage(target)`: the series a target belongs to up to it, oldest first (the chain of
+  `continues`, ending with `target`).
+- `lineages(targets)`: the same as ids for many targets, {target id: [ids, oldest first]}.
+- `lineage_map(targets)`: {target id: id of the oldest target of its series} (itself when it
+  continues nothing).
+
+The lineage reads take one query over the catalogue's (id, continues) pairs, whatever the number
+of targets; `lineage` one more for the targets themselves.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +33,10 @@ from django.utils.translation import gettext as _
 from units.models import Level
 from units.templatetags.portal import num
 
-from .models import Area, CatalogueChange, Target, Threshold
+from .models import Area, CatalogueChange, Programme, Target, Threshold
+
+# A series of programmes is short (2021-2025, 2026-2030, ...); the walk stops here in bad data.
+MAX_LINEAGE = 20
 
 
 class ThresholdResolver:
@@ -51,22 +71,76 @@ class ThresholdResolver:
         return None
 
 
-def catalogue(*, area: str = "", level: str = "") -> QuerySet[Area]:
-    """Areas with their targets, filtered by area code and by the level that reports them."""
-    targets = Target.objects.all()
+# --- Programmes ------------------------------------------------------------------------------------
+
+
+def programme_of_year(year: int) -> Programme | None:
+    """The programme whose years hold `year`: the one a period of that year is scored under."""
+    return Programme.objects.covering(year).first()
+
+
+def programme_choices() -> list[tuple[str, str]]:
+    """(code, label) of every programme, newest first, for a select; a closed one says so."""
+    return [(p.code, programme_label(p)) for p in Programme.objects.order_by("-first_year")]
+
+
+def programme_label(programme: Programme) -> str:
+    label = f"{programme.years} · {programme.name}"
+    return _("%(programme)s (closed)") % {"programme": label} if programme.closed else label
+
+
+def default_programme(year: int) -> Programme | None:
+    """The programme a page opens on: the open programme of `year`, else the latest open one,
+    else the latest one."""
+    programmes = list(Programme.objects.order_by("-first_year"))
+    of_year = next((p for p in programmes if p.first_year <= year <= p.last_year and not p.closed), None)
+    return of_year or next((p for p in programmes if not p.closed), None) or next(iter(programmes), None)
+
+
+# --- Series across programmes ---------------------------------------------------------------------
+
+
+def lineages(targets: Iterable[Target | int]) -> dict[int, list[int]]:
+    """For each target, the ids of its series up to it, oldest first: the targets it continues,
+    then itself. One query, whatever the number of targets."""
+    continues = dict(Target.objects.values_list("pk", "continues_id"))
+    chains = {}
+    for target in targets:
+        node = target if isinstance(target, int) else target.pk
+        chain = [node]
+        while (node := continues.get(node)) is not None and node not in chain and len(chain) < MAX_LINEAGE:
+            chain.append(node)
+        chains[chain[0]] = chain[::-1]
+    return chains
+
+
+def lineage_map(targets: Iterable[Target | int]) -> dict[int, int]:
+    """{target id: id of the oldest target of its series}; a target that continues nothing is
+    its own root. One query."""
+    return {target_id: chain[0] for target_id, chain in lineages(targets).items()}
+
+
+def lineage(target: Target) -> list[Target]:
+    """The series `target` ends: the targets it continues, oldest first, then `target` itself.
+    Two queries."""
+    ids = lineages([target])[target.pk]
+    found = Target.objects.select_related("programme").in_bulk(ids[:-1])
+    return [found[i] for i in ids[:-1] if i in found] + [target]
+
+
+# --- The catalogue page ---------------------------------------------------------------------------
+
+
+def catalogue(*, programme: Programme | None = None, area: str = "", level: str = "") -> QuerySet[Area]:
+    """Areas with the targets of `programme` (every programme when None), filtered by area code
+    and by the level that reports them; each target with its programme and the target it continues."""
+    targets = Target.objects.select_related("programme", "continues__programme")
+    if programme is not None:
+        targets = targets.of_programme(programme)
     if level:
         targets = targets.for_level(level)
     areas = Area.objects.prefetch_related(Prefetch("targets", queryset=targets, to_attr="listed_targets"))
     return areas.filter(code=area) if area else areas
-
-
-def catalogue_years() -> list[int]:
-    """Years the catalogue covers, for the threshold tables."""
-    first = min(Target.objects.values_list("first_year", flat=True), default=None)
-    if first is None:
-        return []
-    last = max((y or first for y in Target.objects.values_list("last_year", flat=True)), default=first)
-    return list(range(first, max(last, first) + 1))
 
 
 def describe_change(change: CatalogueChange) -> list[tuple[str, str, str]]:
@@ -76,7 +150,7 @@ def describe_change(change: CatalogueChange) -> list[tuple[str, str, str]]:
         level = str(Level(data["level"]).label) if data.get("level") else str(_("every level"))
         what = _("Threshold (%(level)s, from %(year)s)") % {"level": level, "year": data.get("from_year")}
         return [(what, _shown(data["threshold"][0]), _shown(data["threshold"][1]))]
-    model = Target if change.target_id else Area
+    model = Target if change.target_id else Area if change.area_id else Programme
     lines = []
     for name, (old, new) in data.items():
         try:
@@ -88,7 +162,8 @@ def describe_change(change: CatalogueChange) -> list[tuple[str, str, str]]:
             labels = dict(field.choices)
             old, new = labels.get(old, old), labels.get(new, new)
         elif field.is_relation:
-            names = dict(field.related_model.objects.filter(pk__in=[old, new]).values_list("pk", "name"))
+            shown = "code" if field.related_model in (Target, Programme) else "name"
+            names = dict(field.related_model.objects.filter(pk__in=[old, new]).values_list("pk", shown))
             old, new = names.get(old, old), names.get(new, new)
         lines.append((str(field.verbose_name).capitalize(), _shown(old), _shown(new)))
     return lines

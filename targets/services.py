@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cchc_portal.text import nfc
 from units.models import User
@@ -52,19 +55,39 @@ def _log(
     change.save()
 
 
-def _save_recorded(instance: Area | Programme | Target, *, by: User | None, reason: str, at: dt.datetime) -> bool:
+def refuse_closed(programme: Programme | None) -> None:
+    """A closed programme's targets and thresholds are history: kept for reading, never changed."""
+    if programme is not None and programme.closed:
+        raise ValidationError(
+            _("The programme %(programme)s is closed: its targets can no longer be changed or given thresholds.")
+            % {"programme": programme.code},
+            code="programme_closed",
+        )
+
+
+def _save_recorded(
+    instance: Area | Programme | Target,
+    *,
+    by: User | None,
+    reason: str,
+    at: dt.datetime,
+    guard: Callable[[Area | Programme | Target | None], None] | None = None,
+) -> bool:
     """Validate and save `instance`, recording the fields that changed, who, when and why;
-    returns whether anything changed."""
+    returns whether anything changed. `guard(stored)` may refuse a change before it is saved."""
     instance.full_clean()
     model, exclude = type(instance), ["id"]
-    before = model_to_dict(model.objects.get(pk=instance.pk), exclude=exclude) if instance.pk else {}
-    instance.save()
+    stored = model.objects.get(pk=instance.pk) if instance.pk else None
+    before = model_to_dict(stored, exclude=exclude) if stored else {}
     changes = _diff(before, model_to_dict(instance, exclude=exclude))
-    if changes:
-        action = ChangeAction.UPDATED if before else ChangeAction.CREATED
-        subject = {model._meta.model_name: instance}
-        _log(**subject, action=action, changes=changes, by=by, reason=reason, at=at)
-    return bool(changes)
+    if not changes:
+        return False
+    if guard is not None:
+        guard(stored)
+    instance.save()
+    action = ChangeAction.UPDATED if before else ChangeAction.CREATED
+    _log(**{model._meta.model_name: instance}, action=action, changes=changes, by=by, reason=reason, at=at)
+    return True
 
 
 @transaction.atomic
@@ -87,10 +110,18 @@ def programme_save(*, programme: Programme, by: User | None, reason: str, at: dt
 
 @transaction.atomic
 def target_save(*, target: Target, by: User | None, reason: str, at: dt.datetime | None = None) -> Target:
-    """Create or update a target, recording the fields that changed and the reason."""
+    """Create or update a target, recording the fields that changed and the reason.
+
+    A target of a closed programme is refused any change, and so is moving a target into one.
+    """
     for field in TEXT_FIELDS:
         setattr(target, field, nfc(getattr(target, field).strip()))
-    if _save_recorded(target, by=by, reason=reason, at=at or timezone.now()):
+
+    def guard(stored: Target | None) -> None:
+        refuse_closed(stored.programme if stored else None)
+        refuse_closed(target.programme)
+
+    if _save_recorded(target, by=by, reason=reason, at=at or timezone.now(), guard=guard):
         catalogue_changed.send(sender=Target)
     return target
 
@@ -120,6 +151,7 @@ def threshold_set(
     )
     if current is not None and current.value == value:
         return current
+    refuse_closed(target.programme)
     if current is not None:
         current.superseded_at = at
         current.save(update_fields=["superseded_at"])
@@ -142,6 +174,7 @@ def threshold_set(
 @transaction.atomic
 def threshold_remove(*, threshold: Threshold, by: User | None, reason: str, at: dt.datetime | None = None) -> None:
     """Stop a threshold row from applying from now on; it stays for the periods it judged."""
+    refuse_closed(threshold.target.programme)
     at = at or timezone.now()
     threshold.superseded_at = at
     threshold.save(update_fields=["superseded_at"])

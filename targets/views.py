@@ -14,37 +14,38 @@ from units.models import Level
 from .excel import catalogue_export, catalogue_filename, catalogue_import
 from .forms import CatalogueFilterForm, CatalogueImportForm
 from .models import Target, Threshold
-from .selectors import ThresholdResolver, catalogue, catalogue_years, describe_change
-
-
-def _default_year(years: list[int]) -> int:
-    today = timezone.localdate().year
-    return min(today, years[-1]) if years else today
+from .selectors import ThresholdResolver, catalogue, default_programme, describe_change
 
 
 @login_required
 def catalogue_list(request):
+    """The targets of one programme (the open one of this year unless another is chosen), by area,
+    with their thresholds by level for one year of the programme."""
     form = CatalogueFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    years = catalogue_years()
-    year = filters.get("year") or _default_year(years)
+    today = timezone.localdate().year
+    programme = filters.get("programme") or default_programme(today)
+    year = filters.get("year") or today
+    if programme is not None:  # a year of the programme shown: another's thresholds would mislead
+        year = min(max(year, programme.first_year), programme.last_year)
     area, level = filters.get("area"), filters.get("level", "")
-    areas = list(catalogue(area=area.code if area else "", level=level))
+    areas = list(catalogue(programme=programme, area=area.code if area else "", level=level))
+    targets = [t for a in areas for t in a.listed_targets]
+    # Only the levels the programme's targets are reported at (2026-2030 has no district level).
+    levels = [(lv, label) for lv, label in Level.choices if any(t.applies_to(lv) for t in targets)] or Level.choices
     resolver = ThresholdResolver.load()
-    for item in areas:
-        for target in item.listed_targets:
-            target.threshold_cells = [
-                resolver.resolve(target.pk, lv, year) if target.applies_to(lv) else None for lv in Level.values
-            ]
-    context = {"form": form, "areas": areas, "year": year, "levels": Level.choices}
+    for target in targets:
+        target.threshold_cells = [
+            resolver.resolve(target.pk, lv, year) if target.applies_to(lv) else None for lv, _label in levels
+        ]
+    context = {"form": form, "areas": areas, "year": year, "levels": levels, "programme": programme}
     return render(request, "targets/catalogue.html", context)
 
 
 @login_required
 def target_detail(request, code: str):
-    target = get_object_or_404(Target.objects.select_related("area"), code=code)
-    last = target.last_year or max(target.first_year, timezone.localdate().year)
-    years = list(range(target.first_year, last + 1))
+    target = get_object_or_404(Target.objects.select_related("area", "programme", "continues__programme"), code=code)
+    years = list(range(target.first_year, target.end_year + 1))
     resolver = ThresholdResolver.load(targets=[target])
     table = [
         (label, [resolver.resolve(target.pk, lv, y) for y in years])
@@ -53,6 +54,7 @@ def target_detail(request, code: str):
     ]
     context = {
         "target": target,
+        "continued_by": target.continued_by.select_related("programme").first(),
         "years": years,
         "table": table,
         "rows": Threshold.objects.filter(target=target)

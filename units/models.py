@@ -323,3 +323,85 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.unit}"
+
+
+# --- The record of who set up units and accounts (the catalogue keeps CatalogueChange the same way) ---
+
+
+class UnitChangeAction(models.TextChoices):
+    CREATED = "created", _("Created")
+    UPDATED = "updated", _("Updated")
+
+
+class UnitChange(models.Model):
+    """Who created or changed a unit, when, through which door, and each field's [old, new]."""
+
+    unit = models.ForeignKey(Unit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="changes")
+    action = models.CharField(_("action"), max_length=20, choices=UnitChangeAction.choices)
+    changes = models.JSONField(_("changes"), default=dict, help_text=_("Field: [old, new]."))
+    source = models.CharField(_("source"), max_length=255, blank=True, help_text=_("e.g. the imported file."))
+    changed_by = models.ForeignKey(
+        User, verbose_name=_("changed by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        verbose_name = _("unit change")
+        verbose_name_plural = _("unit changes")
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["unit", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.unit.code} · {self.get_action_display()} · {self.changed_at:%d/%m/%Y %H:%M}"
+
+
+class AccountAction(models.TextChoices):
+    CREATED = "created", _("Created")
+    UPDATED = "updated", _("Updated")
+    ROLE_ADDED = "role_added", _("Role added")
+    ACTIVATED = "activated", _("Password set from the invitation")
+    RESET_REQUESTED = "reset_requested", _("Password reset asked for")
+    RESET_DONE = "reset_done", _("Password reset")
+
+
+class AccountChange(models.Model):
+    """Who created or changed an account or its roles, and what the person did with their
+    invitation or a forgotten password, when, and each field's [old, new]."""
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="account_changes")
+    action = models.CharField(_("action"), max_length=20, choices=AccountAction.choices)
+    changes = models.JSONField(_("changes"), default=dict, help_text=_("Field: [old, new]."))
+    source = models.CharField(_("source"), max_length=255, blank=True, help_text=_("e.g. the imported file."))
+    changed_by = models.ForeignKey(
+        User, verbose_name=_("changed by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        verbose_name = _("account change")
+        verbose_name_plural = _("account changes")
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["user", "action", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_action_display()} · {self.changed_at:%d/%m/%Y %H:%M}"
+
+
+class Invitation(models.Model):
+    """An invitation e-mail: who asked for it and when, and when the worker sent it."""
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="invitations")
+    requested_by = models.ForeignKey(
+        User, verbose_name=_("requested by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["user", "requested_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.requested_at:%d/%m/%Y %H:%M}"

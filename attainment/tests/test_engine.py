@@ -228,9 +228,7 @@ def reasons(period, unit) -> list[str]:
     ],
 )
 def test_each_scoring_method_with_hand_computed_scores(scored, district_a, district_b, method, floor, expected):
-    Programme.objects.create(
-        code="2021-2025", name="2021-2025", first_year=2021, last_year=2025, scoring=method, scoring_floor=floor
-    )
+    Programme.objects.filter(code="2021-2025").update(scoring=method, scoring_floor=floor)
     period_recompute(scored)
     scores = (UnitScore.objects.get(period=scored, unit=u).score for u in (district_a, district_b))
     assert tuple(str(s) for s in scores) == expected

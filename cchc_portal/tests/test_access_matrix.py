@@ -34,7 +34,8 @@ from reports.models import Evidence, Period, Submission
 from reports.services import submission_approve, submission_for, submission_save_figures, submission_submit
 from targets.excel import catalogue_export
 from targets.models import CatalogueChange, Threshold
-from units.models import Unit, User
+from units.models import AccountAction, AccountChange, Invitation, Unit, User
+from units.workbook import PEOPLE_SHEET, UNIT_SHEET, province_template
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +73,27 @@ ACCESS = [
     (GET,  "/units/",                                        LOGIN, OK,     OK,     OK,     OK,     OK),
     (GET,  "/units/429/",                                    LOGIN, OK,     OK,     OK,     OK,     OK),
     (GET,  "/units/425/",                                    LOGIN, OK,     OK,     OK,     OK,     OK),
+    # Setting up the province: the units-and-people workbook, the accounts and their invitations
+    # The user guide: prose without data, readable before signing in (a person locked out reads it)
+    (GET,  "/huong-dan/",                                    OK,    OK,     OK,     OK,     OK,     OK),
+    (GET,  "/huong-dan/can-bo-bao-cao/",                     OK,    OK,     OK,     OK,     OK,     OK),
+    (GET,  "/huong-dan/so-noi-vu/",                          OK,    OK,     OK,     OK,     OK,     OK),
+    (GET,  "/huong-dan/lanh-dao-don-vi/",                    OK,    OK,     OK,     OK,     OK,     OK),
+    (GET,  "/huong-dan/ban-chi-dao/",                        OK,    OK,     OK,     OK,     OK,     OK),
+    (GET,  "/units/setup/",                                  LOGIN, DENY,   DENY,   DENY,   DENY,   OK),
+    (POST, "/units/setup/",                                  LOGIN, DENY,   DENY,   DENY,   DENY,   DONE),
+    (GET,  "/units/setup/template.xlsx",                     LOGIN, DENY,   DENY,   DENY,   DENY,   OK),
+    (GET,  "/units/setup/template.xlsx?filled=1",            LOGIN, DENY,   DENY,   DENY,   DENY,   OK),
+    (GET,  "/units/setup/people/",                           LOGIN, DENY,   DENY,   DENY,   DENY,   OK),
+    (POST, "/units/setup/people/{invitee}/invite/",          LOGIN, DENY,   DENY,   DENY,   DENY,   DONE),
+    # Invitations and forgotten passwords: anyone, and the same answer whoever asks (a bad link's page says so)
+    (GET,  "/accounts/password/reset/",                      OK,    OK,     OK,     OK,     OK,     OK),
+    (POST, "/accounts/password/reset/",                      DONE,  DONE,   DONE,   DONE,   DONE,   DONE),
+    (GET,  "/accounts/password/reset/done/",                 OK,    OK,     OK,     OK,     OK,     OK),
+    (GET,  "/accounts/password/reset/MQ/bad-token/",         OK,    OK,     OK,     OK,     OK,     OK),
+    (GET,  "/accounts/password/reset/complete/",             OK,    OK,     OK,     OK,     OK,     OK),
+    (GET,  "/accounts/invitation/MQ/bad-token/",             OK,    OK,     OK,     OK,     OK,     OK),
+    (GET,  "/accounts/invitation/done/",                     OK,    OK,     OK,     OK,     OK,     OK),
     # Target catalogue: read by all, exported and imported by the secretariat
     (GET,  "/targets/",                                      LOGIN, OK,     OK,     OK,     OK,     OK),
     (GET,  "/targets/TTHC-08/",                              LOGIN, OK,     OK,     OK,     OK,     OK),
@@ -145,6 +167,11 @@ def world(tree, catalogue, period, reporter_a, reporter_b, unit_head_a, steering
     done = ReportExport(period=period, requested_by=steering, status=ExportStatus.DONE, progress=100)
     done.file.save("bao-cao-cchc.xlsx", ContentFile(b"PK\x03\x04 workbook"), save=True)
     ids["export_done"] = done.pk
+    # An account still waiting to set its password (no role, so nothing else in the table sees it).
+    invitee = User(username="moi@xa.gov.vn", email="moi@xa.gov.vn", full_name="Người Được Mời")
+    invitee.set_unusable_password()
+    invitee.save()
+    ids["invitee"] = invitee.pk
     users = {
         "reporter_a": reporter_a,
         "reporter_b": reporter_b,
@@ -252,6 +279,28 @@ def edited_catalogue(world: World) -> dict:
     return {"file": SimpleUploadedFile("danh-muc.xlsx", out.getvalue()), "reason": "Kế hoạch CCHC năm 2025"}
 
 
+def province_workbook(world: World) -> dict:
+    """The units-and-people template with a new commune and its reporter."""
+    workbook = load_workbook(io.BytesIO(province_template()))
+    workbook[str(UNIT_SHEET.title)].append(["25000", "Xã Mới", "commune", "40", "01/07/2025", None, ""])
+    workbook[str(PEOPLE_SHEET.title)].append(["Nguyễn Thị Lan", "lan@xa.gov.vn", "", "", "25000", "reporter"])
+    out = io.BytesIO()
+    workbook.save(out)
+    return {"file": SimpleUploadedFile("don-vi.xlsx", out.getvalue()), "invite": "on"}
+
+
+def units_and_accounts(world: World) -> tuple:
+    return sorted(Unit.objects.values_list("code", "name")), sorted(User.objects.values_list("username", flat=True))
+
+
+def invitations(world: World) -> list:
+    return sorted(Invitation.objects.values_list("user__username", "requested_by__username"))
+
+
+def reset_requests(world: World) -> int:
+    return AccountChange.objects.filter(action=AccountAction.RESET_REQUESTED).count()
+
+
 @dataclass(frozen=True)
 class Scenario:
     data: Callable[[World], dict] = lambda world: {}
@@ -272,6 +321,9 @@ SCENARIOS = {
     "/accounts/logout/": Scenario(),
     "/accounts/password/": Scenario(data=lambda world: NEW_PASSWORD, changes=passwords),
     "/i18n/setlang/": Scenario(data=lambda world: {"language": "en"}),
+    "/units/setup/": Scenario(data=province_workbook, changes=units_and_accounts),
+    "/units/setup/people/{invitee}/invite/": Scenario(changes=invitations),
+    "/accounts/password/reset/": Scenario(data=lambda world: {"email": "moi@xa.gov.vn"}, changes=reset_requests),
     "/targets/import/": Scenario(data=edited_catalogue, changes=catalogue_state),
     f"{Q}/import/": Scenario(data=filled_template_of_a, changes=both_reports),
     f"{Q}/429/save/": Scenario(data=figures_form("429"), changes=report_of("429")),

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["cchc_portal", "units", "targets", "reports", "attainment", "dashboard"]
+APPS = ["cchc_portal", "units", "targets", "reports", "attainment", "dashboard", "guide"]
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess:

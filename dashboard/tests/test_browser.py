@@ -1,9 +1,5 @@
 """The Steering Committee's pages and each role's home in a real browser."""
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
@@ -14,13 +10,8 @@ from units.tests.factories import RoleAssignmentFactory, UnitFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# The README's screenshots: refreshed by `make screenshots` (UPDATE_SCREENSHOTS=1), else kept with
-# the other artifacts so that a test run leaves the work tree as it was.
-DOCS = (
-    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-    if os.environ.get("UPDATE_SCREENSHOTS")
-    else Path(__file__).resolve().parents[2] / "test-artifacts"
-)
+# The README's pictures are taken on the demo province, with the guide's (guide/tests/test_browser_guide.py);
+# these tests keep theirs with the other artifacts, under test-artifacts/.
 A4_LANDSCAPE_PX = 1032  # 297 mm less 2 x 12 mm of margin, at 96 px an inch
 
 
@@ -36,20 +27,12 @@ def behind(catalogue, period, submitted_a, secretariat, steering, district_a, tr
     return period
 
 
-def keep(screenshot, name: str) -> None:
-    """A screenshot for the README, refreshed by every run of the browser tests."""
-    DOCS.mkdir(parents=True, exist_ok=True)
-    shot = screenshot(name)
-    if shot.parent != DOCS:
-        shutil.copy(shot, DOCS / f"{name}.png")
-
-
 def test_the_first_screen_of_the_overview_shows_the_ten_units_most_behind(
     behind, steering, browser_login, page, screenshot
 ):
     page.set_viewport_size({"width": 1440, "height": 900})
     page = browser_login(steering)
-    keep(screenshot, "home-steering")
+    screenshot("home-steering")
     page.get_by_role("link", name="Bảng điều hành").click()
     rows = page.get_by_test_id("behind-row")
     expect(rows).to_have_count(10)
@@ -61,8 +44,7 @@ def test_the_first_screen_of_the_overview_shows_the_ten_units_most_behind(
     expect(page.get_by_test_id("headline")).to_be_in_viewport()
     expect(page.get_by_test_id("completeness")).to_be_in_viewport()
     page.evaluate("window.scrollTo(0, 0)")
-    DOCS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS / "overview.png"))  # the first screen, as a member sees it
+    screenshot("overview")
     page.set_viewport_size({"width": 390, "height": 844})  # and on a phone: no sideways scrolling
     page.reload()
     expect(page.get_by_test_id("behind-row").first).to_be_visible()
@@ -74,7 +56,7 @@ def test_the_unit_head_reaches_the_units_results_from_home(behind, unit_head_a, 
     summary = page.get_by_test_id("unit-summary")
     expect(summary).to_contain_text("Huyện Nghi Lộc")
     expect(summary).to_contain_text("TTHC-08")  # a target it misses, with how far
-    keep(screenshot, "home-unit-head")
+    screenshot("home-unit-head")
     summary.get_by_test_id("unit-results-link").click()
     expect(page.get_by_role("heading", name="Kết quả của Huyện Nghi Lộc")).to_be_visible()
 
@@ -85,7 +67,7 @@ def test_the_reporters_form_works_on_a_phone_without_sideways_scrolling(
     page.set_viewport_size({"width": 390, "height": 844})
     page = browser_login(reporter_a)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    keep(screenshot, "home-reporter")
+    screenshot("home-reporter")
     page.get_by_role("link", name="Mở báo cáo").click()
     page.locator("#id_TTHC-08__numerator").fill("1.234")
     page.locator("#id_TTHC-08__denominator").fill("2.000")
@@ -98,14 +80,8 @@ def test_the_reporters_form_works_on_a_phone_without_sideways_scrolling(
 @pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/heatmap/", "/dashboard/ranking/"])
 def test_a_dashboard_page_prints_on_a4_landscape(behind, secretariat, browser_login, page, live_server, path):
     page = browser_login(secretariat)
-    keep_home = path == "/dashboard/"
     page.set_viewport_size({"width": A4_LANDSCAPE_PX, "height": 730})
     page.emulate_media(media="print")
     page.goto(f"{live_server.url}{path}?period=2025-Q1")
     assert page.evaluate("document.documentElement.scrollWidth") <= A4_LANDSCAPE_PX
     expect(page.locator("nav.navbar")).to_be_hidden()
-    if keep_home:
-        page.emulate_media(media="screen")
-        page.goto(f"{live_server.url}/")
-        DOCS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS / "home-secretariat.png"), full_page=True)

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from targets.selectors import ThresholdResolver
 from units.models import Unit, User
 
 from ..models import EventAction, Submission, SubmissionStatus
@@ -109,14 +108,15 @@ def closed_trail(rng: random.Random, period, weak: bool, pending_ok: bool) -> Tr
 
 
 def open_trail(rng: random.Random, unit: Unit, now: dt.datetime, weak: bool) -> Trail | None:
-    """The open quarter, its deadline ahead: reports sent in the days before seeding, some
-    already reviewed, some still drafts, some not started (None)."""
+    """The open quarter, its window still running and its deadline ahead: a few units already
+    sent their report in the days before seeding (some of them reviewed, one in a while
+    returned), more have a draft going, most have not started (None)."""
     roll = rng.random() + (0.15 if weak else 0)
     statuses = [
-        (0.36, SubmissionStatus.APPROVED),
-        (0.64, SubmissionStatus.SUBMITTED),
-        (0.71, SubmissionStatus.RETURNED),
-        (0.86, SubmissionStatus.DRAFT),
+        (0.07, SubmissionStatus.APPROVED),
+        (0.17, SubmissionStatus.SUBMITTED),
+        (0.20, SubmissionStatus.RETURNED),
+        (0.40, SubmissionStatus.DRAFT),
     ]
     status = next((s for cut, s in statuses if roll < cut), None)
     status = {DRAFT_UNIT: SubmissionStatus.DRAFT, SUBMITTED_UNIT: SubmissionStatus.SUBMITTED}.get(unit.code, status)
@@ -140,11 +140,6 @@ def open_trail(rng: random.Random, unit: Unit, now: dt.datetime, weak: bool) -> 
         shift = dt.timedelta(days=days + int(last - dt.timedelta(days=days) > now))
         trail.events = [(action, before, after, at - shift, why) for action, before, after, at, why in trail.events]
     return trail
-
-
-def threshold_line(resolver: ThresholdResolver, target, level: str, year: int) -> float:
-    threshold = resolver.resolve(target.pk, level, year)
-    return 80.0 if threshold is None else float(threshold)
 
 
 def submission_row(unit: Unit, period, trail: Trail, reviewer: User | None) -> Submission:

@@ -4,7 +4,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from targets.models import Aggregation, Area, Measure, Target, Threshold
+from targets.models import Aggregation, Area, Measure, Programme, Target, Threshold
 
 
 class AreaFactory(factory.django.DjangoModelFactory):
@@ -15,6 +15,28 @@ class AreaFactory(factory.django.DjangoModelFactory):
     code = "CQS"
     name = "Xây dựng, phát triển Chính quyền điện tử, Chính quyền số"
     order = 6
+
+
+class ProgrammeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Programme
+        django_get_or_create = ["code"]
+
+    code = "2021-2025"
+    name = "Chương trình tổng thể cải cách hành chính nhà nước giai đoạn 2021-2030, giai đoạn 2021-2025"
+    first_year = 2021
+    last_year = 2025
+
+
+def programme_for(first_year: int, last_year: int | None = None) -> Programme:
+    """The programme holding these years: the one there, else a five-year one like the national
+    programmes (2021-2025, 2026-2030, ...)."""
+    found = Programme.objects.filter(first_year__lte=first_year, last_year__gte=last_year or first_year).first()
+    if found:
+        return found
+    start = first_year - (first_year - 2021) % 5
+    end = max(start + 4, last_year or start)
+    return ProgrammeFactory(code=f"{start}-{end}", name=f"Giai đoạn {start}-{end}", first_year=start, last_year=end)
 
 
 class TargetFactory(factory.django.DjangoModelFactory):
@@ -36,6 +58,7 @@ class TargetFactory(factory.django.DjangoModelFactory):
     legal_source = "Quyết định 942/QĐ-TTg"
     first_year = 2021
     last_year = 2025
+    programme = factory.LazyAttribute(lambda target: programme_for(target.first_year, target.last_year))
 
 
 RECORDED = timezone.make_aware(dt.datetime(2021, 1, 1))

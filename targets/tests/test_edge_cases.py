@@ -12,6 +12,7 @@ from reports.services import submission_save_figures
 from targets.excel import catalogue_export, catalogue_import
 from targets.models import Area, CatalogueChange, Measure, Target
 from targets.services import area_save, target_save, threshold_set
+from targets.tests.factories import ProgrammeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +75,7 @@ def test_change_history_reads_in_words(login, secretariat):
     target = Target.objects.create(
         code="CQS-09", title="Thử", area=Area.objects.create(code="CQS", name="Chính quyền số", order=6),
         measure=Measure.PERCENT, aggregation="latest", for_district=True, legal_source="QĐ 942", first_year=2021,
+        programme=ProgrammeFactory(),
     )  # fmt: skip
     threshold_set(target=target, level="district", from_year=2024, value=Decimal(75), by=secretariat, reason="Lần đầu")
     threshold_set(target=target, level="district", from_year=2024, value=Decimal(80), by=secretariat, reason="QĐ 942")

@@ -1,4 +1,4 @@
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 from django.urls import reverse
@@ -35,12 +35,12 @@ def code_link(text, viewname: str, *args) -> str:
 
 @register.filter
 def num(value, places: int = 2) -> str:
-    """A number as offices write it: 1.234,5 (no trailing zeros); an em dash when there is none."""
+    """A number as offices write it: 1.234,5 (no trailing zeros), halves rounded up as people
+    do by hand (81,25 -> 81,3); an em dash when there is none."""
     if value is None or value == "":
         return "—"
-    text = number_format(
-        Decimal(value).quantize(Decimal(10) ** -int(places)), decimal_pos=int(places), force_grouping=True
-    )
+    rounded = Decimal(value).quantize(Decimal(10) ** -int(places), rounding=ROUND_HALF_UP)
+    text = number_format(rounded, decimal_pos=int(places), force_grouping=True)
     separator = get_format("DECIMAL_SEPARATOR")
     return text.rstrip("0").rstrip(separator) if separator in text else text
 
