@@ -6,6 +6,7 @@ import io
 import re
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
@@ -13,6 +14,7 @@ from xml.etree import ElementTree
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils import translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
@@ -21,10 +23,45 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
+from .text import fold
+
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 # What a worksheet cannot hold: the control characters openpyxl refuses, and the two non-characters XML forbids.
 UNWRITABLE = re.compile(ILLEGAL_CHARACTERS_RE.pattern + "|[\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of an import sheet: its key, its heading, how a cell is read, its width, and for
+    the template's instructions what it holds and whether it is required."""
+
+    key: str
+    label: str
+    parse: Callable
+    width: int = 14
+    help: str = ""
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Sheet:
+    key: str
+    title: str
+    columns: list[Column]
+
+    def titles(self) -> set[str]:
+        return label_variants(self.title)
+
+
+def label_variants(label) -> set[str]:
+    """A heading as it may come back: in Vietnamese or in English (the language of whoever made the
+    file), folded so that case and diacritics do not matter."""
+    names = set()
+    for language in ("vi", "en"):
+        with translation.override(language):
+            names.add(fold(str(label)))
+    return names
 
 
 class WorkbookRejected(Exception):

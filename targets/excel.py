@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -18,7 +17,17 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from cchc_portal.numbers import NotANumber, parse_decimal, parse_whole
 from cchc_portal.text import fold, nfc
-from cchc_portal.xlsx import CellError, ImportResult, is_formula, iter_rows, open_workbook, workbook_bytes, write_table
+from cchc_portal.xlsx import (
+    CellError,
+    Column,
+    ImportResult,
+    Sheet,
+    is_formula,
+    iter_rows,
+    open_workbook,
+    workbook_bytes,
+    write_table,
+)
 from units.models import Level, User
 
 from .models import Aggregation, Area, Direction, Measure, Programme, Target, Threshold
@@ -102,28 +111,6 @@ def _choice(choices, *, blank: bool = False) -> Callable:
         raise CellInvalid(_("Unknown value; choose one of: %s.") % allowed)
 
     return parse
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    parse: Callable
-    width: int = 14
-
-
-@dataclass(frozen=True)
-class Sheet:
-    key: str
-    title: str
-    columns: list[Column]
-
-    def titles(self) -> set[str]:
-        names = set()
-        for language in ("vi", "en"):
-            with translation.override(language):
-                names.add(fold(str(self.title)))
-        return names
 
 
 AREA_SHEET = Sheet(

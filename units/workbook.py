@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -32,8 +31,11 @@ from cchc_portal.xlsx import (
     FONT_NAME,
     UNWRITABLE,
     CellError,
+    Column,
+    Sheet,
     is_formula,
     iter_rows,
+    label_variants,
     set_cell,
     workbook_bytes,
     write_table,
@@ -172,34 +174,6 @@ def _person_name(value) -> str:
 
 
 # --- The workbook's layout ---
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    parse: Callable
-    width: int
-    help: str
-    required: bool = True
-
-
-@dataclass(frozen=True)
-class Sheet:
-    key: str
-    title: str
-    columns: list[Column]
-
-    def titles(self) -> set[str]:
-        return _variants(self.title)
-
-
-def _variants(label) -> set[str]:
-    names = set()
-    for language in ("vi", "en"):
-        with translation.override(language):
-            names.add(fold(str(label)))
-    return names
 
 
 GUIDE_TITLE = pgettext_lazy("workbook sheet", "Instructions")
@@ -495,7 +469,7 @@ def read_sheet(workbook, sheet: Sheet, errors: list[CellError]) -> list[tuple[in
     rows = iter_rows(ws)
     header = [c for c in next(rows, ()) if c.value not in (None, "")]
     names = [fold(str(c.value)) for c in header]
-    wanted = [_variants(c.label) for c in sheet.columns]
+    wanted = [label_variants(c.label) for c in sheet.columns]
     if len(names) != len(wanted) or any(n not in w for n, w in zip(names, wanted, strict=False)):
         expected = [str(c.label) for c in sheet.columns]
         missing = [e for e, w in zip(expected, wanted, strict=True) if not w & set(names)]
