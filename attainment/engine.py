@@ -2,8 +2,9 @@
 
 `period_recompute` reads as its steps: load, combine predecessors, judge, score and rank, roll
 up, flag, write. Loading takes a fixed number of queries whatever the number of units; the steps
-between run in memory over typed records; the write swaps the period's rows in one transaction,
-so a run killed half-way leaves the previous results, and running it twice gives the same rows.
+between run in memory over typed records; the write compares the new rows with the stored ones and
+writes only those that changed, in one transaction, so a run killed half-way leaves the previous
+results, and running it twice gives the same rows and writes nothing the second time.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from decimal import Decimal
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
-from django.db import connection, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
-from cchc_portal.db import bulk_insert
+from cchc_portal.db import bulk_delete, bulk_insert, bulk_update
 from reports.models import Period, PeriodKind, SubmissionStatus
 from reports.selectors import figures_reported, periods_before, quarters_of, submissions_of
 from targets.models import Aggregation, Measure, Programme, ScoringMethod, Target
@@ -47,7 +50,7 @@ from .rules import (
 
 
 def period_recompute(period: Period) -> Summary:
-    """Recompute every result of `period` and swap them in; returns what changed."""
+    """Recompute every result of `period` and store those that changed; returns what changed."""
     started, read_at = time.monotonic(), timezone.now()
     inputs = load(period)
     results = judge_all(inputs, combine_predecessors(inputs))
@@ -326,40 +329,112 @@ def score_and_rank(inputs: Inputs, by_unit: dict[int, list[Result]]) -> list[Sco
     return scores
 
 
-# --- Write ----------------------------------------------------------------------------------------
+# --- Write ---------------------------------------------------------------------------------------
 
-RESULT_FIELDS = (
-    "unit_id", "target_id", "numerator", "denominator", "value", "threshold", "met", "gap", "change",
-    "projection", "status", "provisional", "derived",
+
+@dataclass(frozen=True)
+class Table:
+    """A derived table as the write step sees it: rows of a period found by their `key` (unique
+    within the period), with the `values` a recompute may change."""
+
+    model: type[models.Model]
+    key: tuple[str, ...]
+    values: tuple[str, ...]
+
+    @cached_property
+    def _columns(self) -> tuple[tuple[Decimal | None, bool], ...]:
+        """Per field of key + values: the step its decimal column rounds to, whether it is JSON."""
+        fields = [self.model._meta.get_field(name.removesuffix("_id")) for name in self.key + self.values]
+        return tuple(
+            (
+                Decimal(1).scaleb(-f.decimal_places) if isinstance(f, models.DecimalField) else None,
+                isinstance(f, models.JSONField),
+            )
+            for f in fields
+        )
+
+    def row(self, item) -> tuple:
+        """An item's key + values as the database gives them back: decimals rounded to their
+        column as PostgreSQL rounds (half away from zero), JSON as it reads back."""
+        row = []
+        for name, (step, is_json) in zip(self.key + self.values, self._columns, strict=True):
+            value = getattr(item, name)
+            if step is not None and value is not None:
+                value = Decimal(value).quantize(step, rounding=ROUND_HALF_UP)
+            elif is_json:
+                value = json.loads(json.dumps(value))
+            row.append(value)
+        return tuple(row)
+
+    def _db(self, row: tuple) -> tuple:
+        """A row (key + values) as parameters: JSON as its text."""
+        return tuple(json.dumps(v) if is_json else v for v, (_step, is_json) in zip(row, self._columns, strict=True))
+
+    def sync(self, period: Period, items: list) -> tuple[int, dict[tuple, int]]:
+        """Make the period's stored rows equal to `items`: update the rows whose values changed,
+        insert the new ones, delete the vanished ones, and leave the rest alone. Returns the rows
+        written and the primary keys of the period's rows by key. At most four statements."""
+        width = len(self.key)
+        stored: dict[tuple, tuple[int, tuple]] = {
+            tuple(row[1 : width + 1]): (row[0], tuple(row[width + 1 :]))
+            for row in self.model.objects.filter(period=period).values_list("pk", *self.key, *self.values)
+        }
+        wanted = {row[:width]: row[width:] for row in map(self.row, items)}
+        vanished = [pk for key, (pk, _values) in stored.items() if key not in wanted]
+        changed = [
+            (stored[key][0], *self._db(key + values)[width:])
+            for key, values in wanted.items()
+            if key in stored and stored[key][1] != values
+        ]
+        added = [(period.pk, *self._db(key + values)) for key, values in wanted.items() if key not in stored]
+        written = bulk_delete(self.model, vanished)
+        written += bulk_update(self.model, self.values, changed)
+        written += bulk_insert(self.model, ("period_id", *self.key, *self.values), added)
+        ids = {key: pk for key, (pk, _values) in stored.items() if key in wanted}
+        if added:
+            new_keys = {row[1 : width + 1] for row in added}
+            for pk, *key in self.model.objects.filter(period=period).values_list("pk", *self.key):
+                if tuple(key) in new_keys:
+                    ids[tuple(key)] = pk
+        return written, ids
+
+
+RESULTS = Table(
+    Attainment,
+    key=("unit_id", "target_id"),
+    values=(
+        "numerator", "denominator", "value", "threshold", "met", "gap", "change", "projection", "status",
+        "provisional", "derived",
+    ),
 )  # fmt: skip
-SCORE_FIELDS = ("unit_id", "level", "score", "band", "rank", "rank_of", "movement", "targets_met", "targets_total")
-ROLLUP_FIELDS = (
-    "target_id", "area_id", "scope", "scope_key", "numerator", "denominator", "value", "threshold", "met",
-    "units_total", "units_reporting", "units_met",
+ROLLUPS = Table(
+    Rollup,
+    key=("target_id", "area_id", "scope", "scope_key"),
+    values=(
+        "numerator", "denominator", "value", "threshold", "met", "units_total", "units_reporting", "units_met",
+    ),
 )  # fmt: skip
+SCORES = Table(
+    UnitScore,
+    key=("unit_id",),
+    values=("level", "score", "band", "rank", "rank_of", "movement", "targets_met", "targets_total"),
+)
+FLAGS = Table(LaggardFlag, key=("unit_id",), values=("reasons", "tier", "severity"))
 
 
 def write(period, read_at, started, results, rollups, scores, flags, summary: Summary) -> None:
-    """Swap the period's rows for the new ones in one transaction, under a lock on the period."""
+    """Bring the period's stored rows to the new ones in one transaction, under a lock on the
+    period: only rows that changed are written (`summary.written`), so a run that finds nothing
+    new writes nothing, and the stored rows are those a run on an empty table would give."""
     PeriodComputation.objects.get_or_create(period=period)
     with transaction.atomic():
-        # One swap at a time per period; a second run waits and then replaces the first's rows.
+        # One write at a time per period; a second run waits, then compares with the first's rows.
         computation = PeriodComputation.objects.select_for_update().get(period=period)
-        _delete_results(period)
-        _insert(Attainment, period, RESULT_FIELDS, results)
-        _insert(Rollup, period, ROLLUP_FIELDS, rollups)
-        _insert(UnitScore, period, SCORE_FIELDS, scores)
-        bulk_insert(
-            LaggardFlag,
-            ("period_id", "unit_id", "reasons", "tier", "severity"),
-            [(period.pk, f.unit_id, json.dumps(f.reasons), f.tier, f.severity) for f in flags],
-        )
-        flag_ids = dict(LaggardFlag.objects.filter(period=period).values_list("unit_id", "pk"))
-        bulk_insert(
-            LaggardFlag.responsible.through,
-            ("laggardflag_id", "user_id"),
-            [(flag_ids[f.unit_id], user_id) for f in flags for user_id in sorted(f.responsible)],
-        )
+        written = 0
+        for table, items in ((RESULTS, results), (ROLLUPS, rollups), (SCORES, scores)):
+            written += table.sync(period, items)[0]
+        written += _sync_flags(period, flags)
+        summary.written = written
         summary.seconds = time.monotonic() - started
         # Figures approved while this run was reading stay pending: the period remains stale.
         outdated_meanwhile = computation.stale_since is not None and computation.stale_since > read_at
@@ -371,19 +446,14 @@ def write(period, read_at, started, results, rollups, scores, flags, summary: Su
         computation.save()
 
 
-def _delete_results(period: Period) -> None:
-    """The period's previous results, in one statement a table (the ORM would collect ids first)."""
-    quote = connection.ops.quote_name
-    through = LaggardFlag.responsible.through._meta
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {quote(through.db_table)} WHERE {quote(through.get_field('laggardflag').column)} IN "  # noqa: S608
-            f"(SELECT id FROM {quote(LaggardFlag._meta.db_table)} WHERE period_id = %s)",
-            [period.pk],
-        )
-        for model in (Attainment, Rollup, UnitScore, LaggardFlag):
-            cursor.execute(f"DELETE FROM {quote(model._meta.db_table)} WHERE period_id = %s", [period.pk])  # noqa: S608
-
-
-def _insert(model, period: Period, fields: tuple[str, ...], items: list) -> None:
-    bulk_insert(model, ("period_id", *fields), [(period.pk, *(getattr(i, f) for f in fields)) for i in items])
+def _sync_flags(period: Period, flags: list[Flag]) -> int:
+    """The flags, then who answers for each: the (flag, member) pairs of the period that are not
+    wanted any more go (those of vanished flags with them), the missing ones are added."""
+    through = LaggardFlag.responsible.through
+    pairs = through.objects.filter(laggardflag__period=period).values_list("pk", "laggardflag_id", "user_id")
+    stored = {(flag_id, user_id): pk for pk, flag_id, user_id in pairs}
+    written, ids = FLAGS.sync(period, flags)
+    wanted = {(ids[(f.unit_id,)], user_id) for f in flags for user_id in f.responsible}
+    written += bulk_delete(through, [pk for pair, pk in stored.items() if pair not in wanted])
+    added = sorted(pair for pair in wanted if pair not in stored)
+    return written + bulk_insert(through, ("laggardflag_id", "user_id"), added)

@@ -15,6 +15,17 @@ from django.utils.translation import gettext_lazy as _
 from targets.models import Area, Target
 from units.models import Level
 
+# The tables the engine rebuilds (Attainment, Rollup, UnitScore, LaggardFlag and its responsible
+# members) are lean: no foreign-key constraint, whose checks cost as much as the rows' writing, and
+# no index a unique constraint already leads with. What keeps them whole instead:
+# - each recompute writes a period's rows from the units and targets it has just read, and
+#   deletes every stored row of the period it did not produce (a row of a unit or target gone);
+# - deleting a period, target, area or user through Django still cascades to these rows (the ORM
+#   collects them: `on_delete` works without the constraint), and units are never deleted;
+# - `attainment/tests/test_write.py` checks that no row points at nothing after a recompute.
+LEAN = {"on_delete": models.CASCADE, "db_constraint": False}
+LEAN_UNINDEXED = {**LEAN, "db_index": False}  # a unique constraint or an index leads with it
+
 
 class Status(models.TextChoices):
     MET = "met", _("Met")
@@ -26,9 +37,11 @@ class Status(models.TextChoices):
 class Attainment(models.Model):
     """One unit's result on one target in one period."""
 
-    period = models.ForeignKey("reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="+")
-    unit = models.ForeignKey("units.Unit", verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+")
-    target = models.ForeignKey(Target, verbose_name=_("target"), on_delete=models.CASCADE, related_name="+")
+    # Derived tables carry no foreign-key constraints and only the indexes their readers use (see
+    # `LEAN`): the engine's rebuild keeps them whole, and the ORM still cascades a deletion.
+    period = models.ForeignKey("reports.Period", verbose_name=_("period"), related_name="+", **LEAN_UNINDEXED)
+    unit = models.ForeignKey("units.Unit", verbose_name=_("unit"), related_name="+", **LEAN)  # a unit's history
+    target = models.ForeignKey(Target, verbose_name=_("target"), related_name="+", **LEAN_UNINDEXED)
     numerator = models.DecimalField(_("numerator"), max_digits=20, decimal_places=4, null=True)
     denominator = models.DecimalField(_("denominator"), max_digits=20, decimal_places=4, null=True)
     value = models.DecimalField(_("value"), max_digits=12, decimal_places=4, null=True)
@@ -78,12 +91,11 @@ class Rollup(models.Model):
     group's results on the area's targets that are met, and its counts are of results, not units.
     """
 
-    period = models.ForeignKey("reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="+")
-    target = models.ForeignKey(
-        Target, verbose_name=_("target"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
+    period = models.ForeignKey("reports.Period", verbose_name=_("period"), related_name="+", **LEAN_UNINDEXED)
+    # A target's trend reads its province-wide rows across periods.
+    target = models.ForeignKey(Target, verbose_name=_("target"), null=True, blank=True, related_name="+", **LEAN)
     area = models.ForeignKey(
-        Area, verbose_name=_("reform area"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        Area, verbose_name=_("reform area"), null=True, blank=True, related_name="+", **LEAN_UNINDEXED
     )
     scope = models.CharField(_("scope"), max_length=10, choices=ScopeKind.choices)
     scope_key = models.CharField(_("scope key"), max_length=30, help_text=_("Level, unit kind or district code."))
@@ -126,8 +138,8 @@ class Band(models.TextChoices):
 class UnitScore(models.Model):
     """A unit's score out of 100 for a period, its band and rank among units of its level."""
 
-    period = models.ForeignKey("reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="+")
-    unit = models.ForeignKey("units.Unit", verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey("reports.Period", verbose_name=_("period"), related_name="+", **LEAN_UNINDEXED)
+    unit = models.ForeignKey("units.Unit", verbose_name=_("unit"), related_name="+", **LEAN)  # a unit's ranks
     level = models.CharField(_("level"), max_length=20, choices=Level.choices)
     score = models.DecimalField(_("score"), max_digits=6, decimal_places=2)
     band = models.CharField(_("band"), max_length=10, choices=Band.choices)
@@ -212,13 +224,17 @@ class LaggardFlag(models.Model):
     """A unit flagged in a period, with its reasons: a laggard (đơn vị chậm, yếu kém) or a unit to
     watch. `severity` orders the lists: every laggard comes before every warning."""
 
-    period = models.ForeignKey("reports.Period", verbose_name=_("period"), on_delete=models.CASCADE, related_name="+")
-    unit = models.ForeignKey("units.Unit", verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey("reports.Period", verbose_name=_("period"), related_name="+", **LEAN_UNINDEXED)
+    unit = models.ForeignKey("units.Unit", verbose_name=_("unit"), related_name="+", **LEAN_UNINDEXED)
     reasons = models.JSONField(_("reasons"), default=list, help_text=_("Each reason with its code and details."))
     tier = models.CharField(_("tier"), max_length=10, choices=FlagTier.choices, default=FlagTier.LAGGARD)
     severity = models.PositiveIntegerField(_("severity"), default=0)
     responsible = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, verbose_name=_("responsible steering members"), related_name="+", blank=True
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("responsible steering members"),
+        related_name="+",
+        blank=True,
+        db_constraint=False,
     )
 
     class Meta:

@@ -119,6 +119,7 @@ class Summary:
     scores: int = 0
     laggards: int = 0
     rollups: int = 0
+    written: int = 0  # rows inserted, updated or deleted: none when nothing changed
     seconds: float = 0.0
 
 

@@ -1,20 +1,55 @@
-"""Staleness: which periods' results are out of date, and asking a worker to bring them up to date.
+"""Staleness: which periods' results are out of date, and bringing them up to date one run at a time.
 
 Approvals and catalogue changes mark periods stale inside their own transaction; a worker is
 asked to recompute once that transaction commits. If the broker is unreachable the change still
 commits, and the beat sweep catches up.
+
+A period is recomputed by one run at a time, whichever worker or process asks (`period_lock`).
+Changes committed while a run is in progress are not lost and not run in parallel: the run that
+holds the period runs once more after itself, reading all of them (`period_refresh`). Whoever
+holds a period looks at its staleness again after letting it go, so a request turned away because
+the period was busy is always taken up by the holder.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from cchc_portal.tasks import enqueue
-from reports.models import Period, PeriodState, Submission
+from reports.models import Figure, Period, PeriodKind, PeriodState, Submission, SubmissionStatus
+from reports.selectors import quarters_of
 
-from .models import PeriodComputation
+from . import engine
+from .models import Attainment, PeriodComputation, Status, UnitScore
+from .records import Summary
+
+logger = logging.getLogger(__name__)
+
+# The first key of the PostgreSQL advisory locks taken on periods ("CCHC" in ASCII); the second is
+# the period's id.
+LOCK_NAMESPACE = 0x43434843
+# Without PostgreSQL the lock is a cache entry; it expires after the task's hard time limit, so a
+# process killed holding it does not hold the period for ever.
+CACHE_LOCK_SECONDS = 600
+# Runs of one period in one call: a period kept stale by a steady stream of approvals (or by a clock
+# ahead of the worker's) is handed back to the next sweep rather than held for ever.
+MAX_RUNS = 3
+# Visits of one period in one sweep: a second one when a run of an earlier period changed the ranks
+# it reads.
+SWEEP_VISITS = 2
+
+
+# --- Marking stale --------------------------------------------------------------------------------
 
 
 def results_outdated(period: Period) -> list[int]:
@@ -23,7 +58,7 @@ def results_outdated(period: Period) -> list[int]:
     add it up), and recompute after commit."""
     later = Q(kind=period.kind, end__gte=period.end) | Q(year=period.year, end__gte=period.end)
     ids = mark_stale(Period.objects.filter(later))
-    transaction.on_commit(enqueue_sweep)
+    transaction.on_commit(lambda: _committed(ids))
     return ids
 
 
@@ -31,7 +66,7 @@ def catalogue_outdated() -> list[int]:
     """A target or a threshold changed: every period not locked is judged anew (locked periods
     keep the thresholds in force when they were locked)."""
     ids = mark_stale(Period.objects.exclude(state=PeriodState.LOCKED))
-    transaction.on_commit(enqueue_sweep)
+    transaction.on_commit(lambda: _committed(ids))
     return ids
 
 
@@ -48,16 +83,17 @@ def mark_stale(periods) -> list[int]:
     return ids
 
 
-def stale_periods() -> list[Period]:
-    """Periods whose results are out of date, oldest first (later ones read earlier ones): those
-    marked stale, and those with reports that were never computed."""
-    fresh = PeriodComputation.objects.filter(stale=False).values("period_id")
-    with_data = Submission.objects.values("period_id")
-    return list(
-        Period.objects.filter(Q(computation__stale=True) | (~Q(pk__in=fresh) & Q(pk__in=with_data)))
-        .distinct()
-        .order_by("end", "kind")
-    )
+def _committed(ids: list[int]) -> None:
+    """The change is committed: mark the periods again, then ask for a recompute.
+
+    A run that began reading after the change was marked but before it was committed did not see
+    it, yet finds a stale_since older than its start and would call the period fresh; marking
+    again after the commit makes that run (or the next one) read it."""
+    try:
+        mark_stale(Period.objects.filter(pk__in=ids))
+    except DatabaseError:  # the change is saved and marked already; the sweep covers the rest
+        logger.warning("Could not mark periods %s stale again after commit.", ids, exc_info=True)
+    enqueue_sweep()
 
 
 def enqueue_sweep() -> None:
@@ -65,3 +101,184 @@ def enqueue_sweep() -> None:
     from .tasks import recompute_stale  # the task module imports this one
 
     enqueue(recompute_stale)
+
+
+# --- Which periods, in which order ------------------------------------------------------------------
+
+
+def _stale_q() -> Q:
+    """Marked stale, or with reports and never computed nor skipped."""
+    fresh = PeriodComputation.objects.filter(stale=False).values("period_id")
+    with_data = Submission.objects.values("period_id")
+    return Q(computation__stale=True) | (~Q(pk__in=fresh) & Q(pk__in=with_data))
+
+
+def stale_periods() -> list[Period]:
+    """Periods whose results are out of date, oldest first (later ones read earlier ones): those
+    marked stale, and those with reports that were never computed."""
+    return list(Period.objects.filter(_stale_q()).distinct().order_by("end", "kind"))
+
+
+def is_stale(period: Period) -> bool:
+    return Period.objects.filter(_stale_q(), pk=period.pk).exists()
+
+
+def shown_first() -> Period | None:
+    """The period the dashboard opens on: the one the secretariat chose, else the latest quarter
+    whose reporting is closed, else the latest quarter."""
+    quarters = Period.objects.filter(kind=PeriodKind.QUARTER).order_by("-end")
+    return (
+        Period.objects.filter(featured=True).first()
+        or quarters.exclude(state=PeriodState.OPEN).first()
+        or quarters.first()
+    )
+
+
+def by_priority(periods: list[Period], first: Period | None) -> list[Period]:
+    """The period the dashboard shows first, then the others oldest first (later ones read the
+    ranks of earlier ones; a period computed before the one it reads is marked stale again by
+    `_run` when that one's ranks change)."""
+    quarter_first = {PeriodKind.QUARTER: 0}
+    return sorted(
+        periods,
+        key=lambda p: (first is None or p.pk != first.pk, p.end, quarter_first.get(p.kind, 1), p.kind),
+    )
+
+
+# --- One run at a time ----------------------------------------------------------------------------
+
+
+@contextmanager
+def period_lock(period: Period) -> Iterator[bool]:
+    """Hold `period` for a recompute if no one else does; yields whether it is held.
+
+    On PostgreSQL a session advisory lock: it is shared by every worker and process on the
+    database, costs no row (an approval marking the period stale never waits for it), and dies
+    with a worker's connection when the worker is killed. Elsewhere (SQLite, with jobs run in the
+    requesting process) a cache entry, which the local-memory cache keeps per process and Redis
+    across processes."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, period.pk])
+            held = cursor.fetchone()[0]
+        try:
+            yield held
+        finally:
+            if held:
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, period.pk])
+                except DatabaseError:  # the connection is gone, and its lock with it
+                    logger.warning("Could not release the lock on period %s.", period.key, exc_info=True)
+        return
+    key, token = f"attainment:recompute:{period.pk}", uuid.uuid4().hex
+    held = cache.add(key, token, timeout=CACHE_LOCK_SECONDS)
+    try:
+        yield held
+    finally:
+        if held and cache.get(key) == token:
+            cache.delete(key)
+
+
+@dataclass
+class Refresh:
+    """What one call did to one period."""
+
+    period: str
+    runs: list[Summary] = field(default_factory=list)
+    skipped: bool = False  # no approved figure and no result to undo: nothing to compute
+    busy: bool = False  # another run holds the period; it looks at the period again when it ends
+
+    def as_dict(self) -> dict:
+        return {"period": self.period, "runs": len(self.runs), "skipped": self.skipped, "busy": self.busy}
+
+
+def period_refresh(*, period: Period, force: bool = False) -> Refresh:
+    """Bring `period` up to date: recompute it if stale (or once anyway with `force`), and again as
+    long as changes were committed during the run, at most MAX_RUNS times; skip it when it has no
+    approved figure. Turned away at once when another run holds the period.
+
+    Not atomic on purpose: each run commits its own write (see engine.write), and the lock is taken
+    outside any transaction so that it outlives them."""
+    refresh = Refresh(period=period.key)
+    attempts = 0
+    while attempts < MAX_RUNS:
+        with period_lock(period) as held:
+            if not held:
+                refresh.busy = True
+                return refresh
+            while attempts < MAX_RUNS and (force or is_stale(period)):
+                attempts += 1
+                force = False
+                if _skip_if_empty(period):
+                    refresh.skipped = True
+                    logger.info("Period %s skipped: no approved figure.", period.key)
+                else:
+                    refresh.runs.append(_run(period))
+        # A request turned away while the period was held is taken up here.
+        if not is_stale(period):
+            return refresh
+        attempts += 1
+    logger.warning("Period %s is still stale after %d runs; the next sweep takes it up.", period.key, MAX_RUNS)
+    return refresh
+
+
+def _skip_if_empty(period: Period) -> bool:
+    """Mark `period` fresh without computing it when it has no approved figure (its quarters' for a
+    6-month, 9-month or annual period) and no result judged from a figure to undo. False, leaving
+    it stale, when a change was marked since it was looked at (the run that follows reads it)."""
+    computation, _ = PeriodComputation.objects.get_or_create(period=period)
+    approved = Figure.objects.filter(
+        submission__period__in=quarters_of(period), submission__status=SubmissionStatus.APPROVED
+    )
+    judged = Attainment.objects.filter(period=period).exclude(status=Status.NO_DATA)
+    if approved.exists() or judged.exists():
+        return False
+    # Only if no approval marked it since it was read: such an approval's figures may not have been
+    # visible to the check above.
+    marked_since = PeriodComputation.objects.filter(pk=computation.pk, stale_since=computation.stale_since)
+    return marked_since.update(stale=False, stale_since=None) == 1
+
+
+def _run(period: Period) -> Summary:
+    """One engine run. The next period of the same kind reads this one's ranks for its movement:
+    when they change, that period is marked stale (it may have been computed first, being the
+    one the dashboard shows)."""
+    following = (
+        Period.objects.filter(kind=period.kind, end__gt=period.end, computation__computed_at__isnull=False)
+        .order_by("end")
+        .first()
+    )
+    before = _ranks(period) if following else None
+    summary = engine.period_recompute(period)
+    if following and _ranks(period) != before:
+        with transaction.atomic():
+            mark_stale(Period.objects.filter(pk=following.pk))
+    return summary
+
+
+def _ranks(period: Period) -> dict[int, int]:
+    return dict(UnitScore.objects.filter(period=period).values_list("unit_id", "rank"))
+
+
+def stale_refresh() -> list[Refresh]:
+    """Recompute what is stale, the period the dashboard shows first first, each period by one run
+    at a time; periods another run holds are left to it. Stale periods are looked up again after
+    each period, so what the runs themselves mark stale is done in the same sweep (a period at
+    most twice: what is still stale after that is the next sweep's)."""
+    first = shown_first()
+    done: list[Refresh] = []
+    times: Counter[int] = Counter()
+    while True:
+        todo = [p for p in by_priority(stale_periods(), first) if times[p.pk] < SWEEP_VISITS]
+        if not todo:
+            return done
+        refresh = period_refresh(period=todo[0])
+        times[todo[0].pk] += SWEEP_VISITS if refresh.busy else 1  # a busy period is its holder's
+        done.append(refresh)
+
+
+def all_refresh(periods=None) -> list[Refresh]:
+    """Recompute every period (or those given) once, oldest first, and again if changed meanwhile."""
+    periods = Period.objects.order_by("end", "kind") if periods is None else periods
+    return [period_refresh(period=period, force=True) for period in periods]

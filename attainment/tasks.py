@@ -1,23 +1,31 @@
-"""Attainment jobs. Thin and idempotent: they select periods by state and call the engine."""
+"""Attainment jobs. Thin and idempotent: they select periods by state and bring them up to date,
+one run of a period at a time (attainment.services.period_refresh)."""
 
 from celery import shared_task
 from django.db import DatabaseError
 
 from reports.models import Period
 
-from .engine import period_recompute
-from .services import stale_periods
+from .services import all_refresh, stale_refresh
 
 RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "retry_backoff_max": 300, "max_retries": 5}
 
 
 @shared_task(**RETRY)
-def recompute_stale() -> list[str]:
-    """Recompute every period marked stale, oldest first. Run by beat every few minutes."""
-    return [period_recompute(period).period for period in stale_periods()]
+def recompute_stale() -> list[dict]:
+    """Recompute every period marked stale, the one the dashboard shows first first. Asked for
+    after each approval and run by beat every few minutes. Returns, per period, how many runs it
+    took, and whether it was skipped (no approved figure) or left to a run already under way."""
+    return [refresh.as_dict() for refresh in stale_refresh()]
 
 
 @shared_task(**RETRY)
-def recompute_all() -> list[str]:
+def recompute_period(period_id: int) -> list[dict]:
+    """Recompute one period now, whether stale or not (and again if it changes meanwhile)."""
+    return [refresh.as_dict() for refresh in all_refresh(Period.objects.filter(pk=period_id))]
+
+
+@shared_task(**RETRY)
+def recompute_all() -> list[dict]:
     """Recompute every period, oldest first. Run nightly, so nothing stays wrong for long."""
-    return [period_recompute(period).period for period in Period.objects.order_by("end", "kind")]
+    return [refresh.as_dict() for refresh in all_refresh()]

@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, Q, When
 from django.utils.translation import gettext as _
 
@@ -210,8 +211,66 @@ class HeatmapFilters:
     mine: bool = False
 
 
-def heatmap(period: Period, filters: HeatmapFilters, user: User) -> dict:
-    """Units (rows) x targets (columns), each cell the unit's result."""
+# Rows on a page of the heatmap (each about 25 cells) and of the ranking, laggard and target lists:
+# a national list of 10,000 units is read a page at a time, its .xlsx whole.
+HEATMAP_PAGE = 100
+LIST_PAGE = 100
+
+
+def page_of(items, number: str | int | None, per_page: int | None = None) -> Page:
+    """The page `number` of `items` (LIST_PAGE rows unless told): the first page for a number
+    that is not one, the last for a number past the end (Django's Paginator.get_page); two
+    queries on a queryset."""
+    return Paginator(items, per_page or LIST_PAGE).get_page(number)
+
+
+def steering_units(user: User | None) -> list[Unit]:
+    """The units `user` is responsible for on the Steering Committee; read once per request."""
+    if user is None:
+        return []
+    cached = getattr(user, "_steering_units", None)
+    if cached is None:
+        cached = list(Unit.objects.filter(pk__in=user.unit_ids_for(Role.STEERING)))
+        user._steering_units = cached
+    return cached
+
+
+@dataclass
+class Scope:
+    """What a page shows when the viewer chose nothing and the whole list does not fit on a page:
+    `mine` (the steering member's own units) or `level` (one level); None shows everything."""
+
+    kind: str | None = None
+    level: str = ""
+    total: int = 0  # units in the whole list
+
+    @property
+    def level_label(self) -> str:
+        return str(Level(self.level).label) if self.level else ""
+
+
+def default_scope(total: int, user: User | None, level: str | None, per_page: int | None = None) -> Scope:
+    """The scope a page opens on: everything when it fits on one page; else the viewer's own
+    units when they are responsible for some; else `level` (when given)."""
+    own = steering_units(user)  # read whatever the outcome: the page's query count stays the same
+    if total <= (per_page or LIST_PAGE):
+        return Scope(total=total)
+    if own:
+        return Scope("mine", total=total)
+    if level:
+        return Scope("level", level=level, total=total)
+    return Scope(total=total)
+
+
+def heatmap_scope(period: Period, user: User) -> tuple[HeatmapFilters, Scope]:
+    """The heatmap's filters when the viewer chose none (see default_scope); the level is the
+    one with the most units ranked, as on the ranking page. Two or three queries."""
+    scope = default_scope(units_due(period).count(), user, most_ranked_level(period), HEATMAP_PAGE)
+    return HeatmapFilters(mine=scope.kind == "mine", level=scope.level), scope
+
+
+def heatmap_units(period: Period, filters: HeatmapFilters, user: User):
+    """The heatmap's rows: the units due in the period that pass the filters, in tree order."""
     units = units_due(period).order_by("path")
     if filters.level:
         units = units.at_level(filters.level)
@@ -221,7 +280,18 @@ def heatmap(period: Period, filters: HeatmapFilters, user: User) -> dict:
     if filters.pilot:
         units = units.filter(is_pilot=True)
     if filters.mine:
-        units = units.within(Unit.objects.filter(pk__in=user.unit_ids_for(Role.STEERING)))
+        units = units.within(steering_units(user))
+    return units
+
+
+def heatmap(period: Period, filters: HeatmapFilters, user: User, page: str | int | None = None) -> dict:
+    """Units (rows) x targets (columns), each cell the unit's result: every unit that passes the
+    filters, or with `page` that page of them (HEATMAP_PAGE rows; "page" in the result)."""
+    units = heatmap_units(period, filters, user)
+    paged = None
+    if page is not None:
+        paged = page_of(units, page, HEATMAP_PAGE)
+        units = paged.object_list
     targets = Target.objects.in_force(period.year).select_related("area").order_by("area__order", "order", "code")
     if filters.area:
         targets = targets.filter(area__code=filters.area) if re.fullmatch(CODE, filters.area) else targets.none()
@@ -236,7 +306,7 @@ def heatmap(period: Period, filters: HeatmapFilters, user: User) -> dict:
         text = figure_text(value, measures[target_id], places=0)
         cells[(unit_id, target_id)] = Cell(status, value, provisional, labels[status], text)
     rows = [(unit, [cells.get((unit.pk, t.pk)) for t in targets]) for unit in units]
-    return {"targets": targets, "rows": rows}
+    return {"targets": targets, "rows": rows, "page": paged}
 
 
 @dataclass
@@ -250,7 +320,7 @@ class ListFilters:
         """The units the lists are narrowed to, or None for every unit."""
         units = None
         if self.mine and user is not None:
-            units = Unit.objects.within(Unit.objects.filter(pk__in=user.unit_ids_for(Role.STEERING)))
+            units = Unit.objects.within(steering_units(user))
         if self.query.strip():
             units = (units if units is not None else Unit.objects.all()).search(self.query)
         return units
@@ -259,15 +329,29 @@ class ListFilters:
 RANKING_ORDER = {"rank": ("rank", "unit__path"), "name": ("unit__search_name",), "movement": ("-movement", "rank")}
 
 
-def ranking(
+def ranking_scores(
     period: Period, level: str, filters: ListFilters | None = None, user: User | None = None, order: str = "rank"
-) -> list[UnitScore]:
-    """The scored units of a level, best first (or by name, or by places gained)."""
+):
+    """The scored units of a level, best first (or by name, or by places gained), as a queryset."""
     scores = UnitScore.objects.filter(period=period, level=level).select_related("unit")
     units = (filters or ListFilters()).units(user)
     if units is not None:
         scores = scores.filter(unit__in=units)
-    return list(scores.order_by(*RANKING_ORDER.get(order, RANKING_ORDER["rank"])))
+    return scores.order_by(*RANKING_ORDER.get(order, RANKING_ORDER["rank"]))
+
+
+def ranking(
+    period: Period, level: str, filters: ListFilters | None = None, user: User | None = None, order: str = "rank"
+) -> list[UnitScore]:
+    """The whole ranking of a level (see ranking_scores)."""
+    return list(ranking_scores(period, level, filters, user, order))
+
+
+def list_scope(count: int, user: User | None) -> tuple[ListFilters, Scope]:
+    """The ranking's or the laggard list's filters when the viewer chose none: their own units
+    when they are a steering member and the whole list (`count` rows) does not fit on a page."""
+    scope = default_scope(count, user, None)
+    return ListFilters(mine=scope.kind == "mine"), scope
 
 
 def levels_reporting(period: Period) -> list[tuple[str, str]]:
@@ -284,13 +368,17 @@ def most_ranked_level(period: Period) -> str | None:
     return row["level"] if row else None
 
 
-def unranked(period: Period, level: str, filters: ListFilters | None = None, user: User | None = None) -> list[Unit]:
+def unranked_units(period: Period, level: str, filters: ListFilters | None = None, user: User | None = None):
     """Units of the level that had to report but have no approved figure: no score, no rank."""
     units = units_due(period).at_level(level).exclude(pk__in=UnitScore.objects.filter(period=period).values("unit"))
     narrowed = (filters or ListFilters()).units(user)
     if narrowed is not None:
         units = units.filter(pk__in=narrowed)
-    return list(units.order_by("path"))
+    return units.order_by("path")
+
+
+def unranked(period: Period, level: str, filters: ListFilters | None = None, user: User | None = None) -> list[Unit]:
+    return list(unranked_units(period, level, filters, user))
 
 
 def flag_counts(period: Period) -> dict[str, int]:
@@ -324,6 +412,67 @@ def laggards_by_member(
             groups[member].append(flag)
     named = sorted((m for m in groups if m is not None), key=lambda m: (m != first, m.get_full_name()))
     return [(m, groups[m]) for m in named] + ([(None, groups[None])] if None in groups else [])
+
+
+class Group(list):
+    """A member's flagged units on one page of the laggard list; `total` counts them on every page."""
+
+    total: int = 0
+
+
+def _flags(period: Period, tier: str | None, filters: ListFilters | None, user: User | None):
+    flags = LaggardFlag.objects.filter(period=period)
+    if tier:
+        flags = flags.filter(tier=tier)
+    units = (filters or ListFilters()).units(user)
+    if units is not None:
+        flags = flags.filter(unit__in=units)
+    return flags
+
+
+def laggard_count(period: Period, tier: str | None = FlagTier.LAGGARD) -> int:
+    """How many units the unfiltered list holds (laggards, units to watch, or both)."""
+    return _flags(period, tier, None, None).count()
+
+
+def laggard_page(
+    period: Period,
+    first: User | None = None,
+    tier: str | None = FlagTier.LAGGARD,
+    filters: ListFilters | None = None,
+    page: str | int | None = 1,
+    per_page: int | None = None,
+) -> tuple[list[tuple[User | None, Group]], Page]:
+    """One page of laggards_by_member's list: the same groups in the same order, cut every
+    `per_page` rows (a unit under two members is two rows). Four queries whatever the number of
+    flags: the order is worked out on ids, and only the page's flags are read whole."""
+    flags = _flags(period, tier, filters, first)
+    ordered = list(flags.order_by("-severity", "unit__path").values_list("pk", flat=True))
+    through = LaggardFlag.responsible.through.objects.filter(laggardflag__in=flags)
+    members_of = defaultdict(list)
+    for flag_id, user_id in through.values_list("laggardflag_id", "user_id"):
+        members_of[flag_id].append(user_id)
+    members = {u.pk: u for u in User.objects.filter(pk__in=through.values("user_id"))}
+    groups: dict[int | None, list[int]] = defaultdict(list)
+    for flag_id in ordered:
+        for member_id in members_of.get(flag_id) or [None]:
+            groups[member_id].append(flag_id)
+    named = sorted(
+        (m for m in groups if m is not None), key=lambda m: (members[m] != first, members[m].get_full_name())
+    )
+    keys = named + ([None] if None in groups else [])
+    rows = [(key, flag_id) for key in keys for flag_id in groups[key]]
+    paged = page_of(rows, page, per_page)
+    read = LaggardFlag.objects.filter(pk__in={flag_id for _key, flag_id in paged.object_list}).select_related("unit")
+    by_id = {flag.pk: flag for flag in read}
+    result: list[tuple[User | None, Group]] = []
+    for key, flag_id in paged.object_list:
+        if not result or result[-1][0] != (members[key] if key is not None else None):
+            group = Group()
+            group.total = len(groups[key])
+            result.append((members[key] if key is not None else None, group))
+        result[-1][1].append(by_id[flag_id])
+    return result, paged
 
 
 @dataclass
@@ -385,18 +534,20 @@ def target_chains(targets: list[Target]) -> dict[int, list[int]]:
     return chains
 
 
-def target_view(target: Target, period: Period) -> dict:
+def target_view(target: Target, period: Period, page: str | int | None = None) -> dict:
     """A target across units: the distribution of values, the province's trend (from the first
-    quarter of the target it continues), who misses it."""
-    results = list(
-        Attainment.objects.filter(period=period, target=target, derived=False)
-        .select_related("unit")
-        .order_by("value", "unit__path")
+    quarter of the target it continues), who misses it (all of them, or with `page` that page;
+    "page" in the result). A fixed number of queries: the distribution is counted in SQL."""
+    results = Attainment.objects.filter(period=period, target=target, derived=False)
+    judged = results.filter(value__isnull=False, provisional=False)
+    edges = [Decimal(10 * i) for i in range(1, 10)]
+    counts = judged.aggregate(
+        b0=Count("id", filter=Q(value__lt=edges[0])),
+        **{f"b{i}": Count("id", filter=Q(value__gte=edges[i - 1], value__lt=edges[i])) for i in range(1, 9)},
+        b9=Count("id", filter=Q(value__gte=edges[8])),
+        results=Count("id"),
     )
-    buckets = [0] * 10
-    for row in results:
-        if row.value is not None and not row.provisional:
-            buckets[min(9, max(0, int(row.value // 10)))] += 1
+    buckets = [counts[f"b{i}"] for i in range(10)]
     trend = list(
         Rollup.objects.filter(
             target_id__in=target_chains([target])[target.pk], scope=ScopeKind.PROVINCE, period__kind=period.kind
@@ -404,8 +555,12 @@ def target_view(target: Target, period: Period) -> dict:
         .select_related("period")
         .order_by("period__end")
     )
-    missing = [r for r in results if r.met is False and not r.provisional]
-    return {"buckets": buckets, "trend": trend, "missing": missing, "results": len(results)}
+    missing = results.filter(met=False, provisional=False).select_related("unit").order_by("value", "unit__path")
+    paged = None
+    if page is not None:
+        paged = page_of(missing, page)
+        missing = paged.object_list
+    return {"buckets": buckets, "trend": trend, "missing": list(missing), "page": paged}
 
 
 def member_summary(user: User, period: Period) -> dict | None:

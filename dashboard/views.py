@@ -1,6 +1,8 @@
 """The Steering Committee's pages: overview, heatmap, ranking, laggards, unit trends.
 
-Every table page also downloads as .xlsx (?format=xlsx) with the same rows.
+Every table page also downloads as .xlsx (?format=xlsx) with the same rows: every row of the
+filtered list, where the page shows them a page at a time. A long list opens on a scope that fits
+(the viewer's own units, or one level) and says so; the filters show the rest.
 """
 
 from __future__ import annotations
@@ -24,27 +26,41 @@ from units.models import Level, Unit
 
 from .colours import STATUS_COLOURS
 from .selectors import (
+    RANKING_ORDER,
     HeatmapFilters,
     ListFilters,
+    Scope,
     dashboard_period,
     flag_counts,
     headline,
     heatmap,
+    heatmap_scope,
+    laggard_count,
+    laggard_page,
     laggards_by_member,
     levels_reporting,
+    list_scope,
     most_behind,
     most_ranked_level,
     overview,
+    page_of,
     periods_by_programme,
     programme_comparison,
     programme_of,
     provisional,
-    ranking,
+    ranking_scores,
     target_view,
     unit_programmes,
     unit_trend,
-    unranked,
+    unranked_units,
 )
+
+# The heatmap's own filters: with none of them in the query the page opens on its default scope.
+HEATMAP_KEYS = ("level", "area", "district", "pilot", "mine")
+# The ranking's and laggard list's filter form always sends "q"; "mine" also comes from links.
+LIST_KEYS = ("q", "mine")
+# How many of the units without data the ranking names (the .xlsx lists them all).
+UNRANKED_SHOWN = 100
 
 
 def dashboard_access(view):
@@ -87,13 +103,32 @@ def _xlsx(
 
 
 def _context(request, period: Period, **extra) -> dict:
+    query = request.GET.copy()
+    for key in ("page", "format"):
+        query.pop(key, None)
+    query["period"] = period.key
     context = {
         "period": period,
         "period_groups": periods_by_programme(),
         "programme": programme_of(period),
-        "query": request.GET,
+        "query": query,
+        "page_query": query.urlencode(),
     }
+    page = extra.get("page")
+    asked = request.GET.get("page", "")
+    if page is not None and asked and asked != str(page.number):
+        # Said on the page: "there is no page 999" (a number is echoed, anything else is not).
+        context["page_asked"] = asked if asked.isascii() and asked.isdigit() and len(asked) <= 10 else "-"
     return {**context, "provisional": provisional(period), **extra}
+
+
+def _chosen(request, keys) -> bool:
+    """Whether the viewer chose any of the page's filters (else it opens on its default scope)."""
+    return any(key in request.GET for key in keys)
+
+
+def _wants_xlsx(request) -> bool:
+    return request.GET.get("format") == "xlsx"
 
 
 def _list_filters(request) -> ListFilters:
@@ -157,8 +192,12 @@ def heatmap_page(request):
         pilot=request.GET.get("pilot") == "on",
         mine=request.GET.get("mine") == "on",
     )
-    data = heatmap(period, filters, request.user)
-    if request.GET.get("format") == "xlsx":
+    scope = Scope()
+    if not _chosen(request, HEATMAP_KEYS):
+        filters, scope = heatmap_scope(period, request.user)
+    # The .xlsx holds every unit that passes the filters; the page, HEATMAP_PAGE of them.
+    data = heatmap(period, filters, request.user, page=None if _wants_xlsx(request) else request.GET.get("page", 1))
+    if _wants_xlsx(request):
         headers = [_("Unit code"), _("Unit")] + [t.code for t in data["targets"]]
         rows = [[u.code, u.name] + [_cell(c) for c in cells] for u, cells in data["rows"]]
         headers.append(_("Note"))
@@ -173,7 +212,7 @@ def heatmap_page(request):
     unit_base = reverse("dashboard:unit", args=["0"])[:-2]
     context = _context(
         request, period, filters=filters, districts=districts, levels=levels_reporting(period),
-        report_base=report_base, unit_base=unit_base, areas=areas, **data,
+        report_base=report_base, unit_base=unit_base, areas=areas, scope=scope, **data,
     )  # fmt: skip
     return render(request, "dashboard/heatmap.html", context)
 
@@ -192,9 +231,14 @@ def ranking_page(request):
     default = most_ranked_level(period) or (levels[-1][0] if levels else Level.COMMUNE)
     level = request.GET.get("level") if request.GET.get("level") in Level.values else default
     filters = _list_filters(request)
+    scope = Scope()
+    if not _chosen(request, LIST_KEYS):
+        filters, scope = list_scope(ranking_scores(period, level).count(), request.user)
     order = request.GET.get("sort", "rank")
-    scores = ranking(period, level, filters, request.user, order)
-    if request.GET.get("format") == "xlsx":
+    order = order if order in RANKING_ORDER else "rank"
+    scores = ranking_scores(period, level, filters, request.user, order)
+    unranked = unranked_units(period, level, filters, request.user)
+    if _wants_xlsx(request):  # the whole list, not a page
         headers = [_("Rank"), _("Unit code"), _("Unit"), _("Score"), _("Band"), _("Movement"), _("Targets met")]
         rows = [
             [
@@ -209,14 +253,14 @@ def ranking_page(request):
             for s in scores
         ]
         no_data = str(Status.NO_DATA.label)
-        rows += [
-            [None, u.code, u.name, None, no_data, None, None] for u in unranked(period, level, filters, request.user)
-        ]
+        rows += [[None, u.code, u.name, None, no_data, None, None] for u in unranked]
         return _xlsx(f"xep-hang-{period.key}-{level}", _("Ranking of %s") % Level(level).label, period, headers, rows)
+    page = page_of(scores, request.GET.get("page", 1))
     programme = Programme.objects.covering(period.year).first()
     context = _context(
-        request, period, scores=scores, unranked=unranked(period, level, filters, request.user), level=level,
-        levels=levels, filters=filters, order=order, programme=programme,
+        request, period, scores=list(page.object_list), page=page, unranked=list(unranked[:UNRANKED_SHOWN]),
+        unranked_count=unranked.count(), level=level, levels=levels, filters=filters, order=order,
+        programme=programme, scope=scope,
     )  # fmt: skip
     return render(request, "dashboard/ranking.html", context)
 
@@ -227,8 +271,11 @@ def laggards_page(request):
     tier = request.GET.get("tier", FlagTier.LAGGARD)
     tier = tier if tier in FlagTier.values else None  # "all": both tiers
     filters = _list_filters(request)
-    groups = laggards_by_member(period, first=request.user, tier=tier, filters=filters)
-    if request.GET.get("format") == "xlsx":
+    scope = Scope()
+    if not _chosen(request, LIST_KEYS):
+        filters, scope = list_scope(laggard_count(period, tier), request.user)
+    if _wants_xlsx(request):  # the whole list, not a page
+        groups = laggards_by_member(period, first=request.user, tier=tier, filters=filters)
         headers = [_("Responsible member"), _("Unit code"), _("Unit"), _("Tier"), _("Reasons")]
         rows = [
             [
@@ -242,9 +289,10 @@ def laggards_page(request):
             for f in flags
         ]
         return _xlsx(f"don-vi-cham-tien-do-{period.key}", _("Units flagged"), period, headers, rows)
+    groups, page = laggard_page(period, first=request.user, tier=tier, filters=filters, page=request.GET.get("page", 1))
     context = _context(
-        request, period, groups=groups, tier=tier or "all", filters=filters, flag_counts=flag_counts(period),
-        tiers=FlagTier.choices,
+        request, period, groups=groups, page=page, tier=tier or "all", filters=filters,
+        flag_counts=flag_counts(period), tiers=FlagTier.choices, scope=scope,
     )  # fmt: skip
     return render(request, "dashboard/laggards.html", context)
 
@@ -307,8 +355,9 @@ def _point_note(point) -> str:
 def target_page(request, code: str):
     period = _period(request)
     target = get_object_or_404(Target.objects.select_related("area"), code=code)
-    data = target_view(target, period)
-    if request.GET.get("format") == "xlsx":
+    # The .xlsx lists every unit missing the target; the page, a page of them.
+    data = target_view(target, period, page=None if _wants_xlsx(request) else request.GET.get("page", 1))
+    if _wants_xlsx(request):
         headers = [_("Unit code"), _("Unit"), _("Value"), _("Threshold"), _("Gap")]
         rows = [[r.unit.code, r.unit.name, r.value, r.threshold, r.gap] for r in data["missing"]]
         return _xlsx(f"{target.code}-{period.key}", _("Units missing %s") % target.code, period, headers, rows)

@@ -19,11 +19,14 @@ from django.db import connection
 
 from attainment.engine import period_recompute
 from attainment.models import Attainment, PeriodComputation
-from attainment.tasks import recompute_stale
+from attainment.tasks import recompute_period, recompute_stale
 from cchc_portal.celery import app
 from conftest import COMPLETE
 from reports.models import Submission, SubmissionEvent, SubmissionStatus
+from reports.periods import period_create
 from reports.services import submission_approve, submission_for, submission_save_figures, submission_submit
+from units.models import Kind
+from units.tests.factories import UnitFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
@@ -49,26 +52,60 @@ import os, pathlib, sys, time
 import django
 django.setup()
 from attainment import engine
-real = engine.bulk_insert
+real = engine._sync_flags  # the last write of a run, whatever it had to insert or update
 def stalled(*args, **kwargs):
     written = real(*args, **kwargs)
     pathlib.Path(os.environ["STALL_MARKER"]).touch()
     time.sleep(600)
     return written
-engine.bulk_insert = stalled
+engine._sync_flags = stalled
 from celery.__main__ import main
 sys.argv = ["celery"] + sys.argv[1:]
 main()
 """
 
 
-def _start_worker(queue: str, stall_marker: Path | None = None) -> subprocess.Popen:
-    command = [sys.executable, "-c", STALLING_WORKER] if stall_marker else [sys.executable, "-m", "celery"]
-    extra = {"STALL_MARKER": str(stall_marker), "DJANGO_SETTINGS_MODULE": "cchc_portal.settings"}
+# A worker whose runs write to RUN_LOG when they start and end, and wait SLOW seconds after reading
+# the figures: approvals sent then are not in the run, and two runs of a period would overlap.
+LOGGING_WORKER = """
+import os, time
+import django
+django.setup()
+from attainment import engine
+real_run, real_load, slow = engine.period_recompute, engine.load, float(os.environ["SLOW"])
+def log(line):
+    with open(os.environ["RUN_LOG"], "a") as out:
+        out.write(f"{line} {os.getpid()} {time.time()}\\n")
+def run(period):
+    log(f"start {period.key}")
+    try:
+        return real_run(period)
+    finally:
+        log(f"end {period.key}")
+def load(period):
+    inputs = real_load(period)
+    log(f"read {period.key}")
+    time.sleep(slow)
+    return inputs
+engine.period_recompute, engine.load = run, load
+from celery.__main__ import main
+main()
+"""
+
+
+def _start_worker(
+    queue: str, stall_marker: Path | None = None, run_log: Path | None = None, slow: float = 2
+) -> subprocess.Popen:
+    command = [sys.executable, "-m", "celery"]
+    extra = {"DJANGO_SETTINGS_MODULE": "cchc_portal.settings"}
+    if stall_marker:
+        command, extra = [sys.executable, "-c", STALLING_WORKER], {**extra, "STALL_MARKER": str(stall_marker)}
+    elif run_log:
+        command, extra = [sys.executable, "-c", LOGGING_WORKER], {**extra, "RUN_LOG": str(run_log), "SLOW": str(slow)}
     return subprocess.Popen(
         [*command, "-A", "cchc_portal", "worker", "--pool=solo", "--loglevel=WARNING", "-Q", queue],
         cwd=ROOT,
-        env=_env(CELERY_QUEUE=queue, **(extra if stall_marker else {})),
+        env=_env(CELERY_QUEUE=queue, **(extra if stall_marker or run_log else {})),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -212,3 +249,88 @@ def test_a_worker_killed_mid_recompute_leaves_the_previous_results_and_the_rerun
     finally:
         _stop(worker)
     assert PeriodComputation.objects.get(period=period).stale is False
+
+
+# --- One run of a period at a time, on two workers ------------------------------------------------
+
+
+def _runs(log: Path) -> list[tuple[str, int, float, float]]:
+    """(period, pid, start, end) of each finished run in the workers' log."""
+    started, runs = {}, []
+    for line in log.read_text().splitlines() if log.exists() else []:
+        event, key, pid, at = line.split()
+        if event == "start":
+            started[(key, pid)] = float(at)
+        elif event == "end":
+            runs.append((key, int(pid), started.pop((key, pid)), float(at)))
+    return runs
+
+
+def _read(log: Path, key: str) -> int:
+    return sum(1 for line in (log.read_text().splitlines() if log.exists() else []) if line.startswith(f"read {key}"))
+
+
+@pytest.fixture
+def two_logging_workers(monkeypatch, tmp_path):
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setitem(app.conf, "task_default_queue", queue)
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
+    log = tmp_path / "runs.log"
+    workers = [_start_worker(queue, run_log=log) for _ in range(2)]
+    time.sleep(3)  # both listening before the first task
+    yield log
+    for worker in workers:
+        _stop(worker)
+
+
+def test_a_burst_of_approvals_gives_two_runs_of_the_period_on_two_workers(
+    two_logging_workers, catalogue, period, province, secretariat
+):
+    log = two_logging_workers
+    units = [UnitFactory(code=f"9{i}", name=f"Huyện {i}", kind=Kind.DISTRICT, parent=province) for i in range(6)]
+    sent = [_submitted(unit, period, None) for unit in units]
+    submission_approve(submission=sent[0], by=secretariat)  # after commit: a sweep for a worker
+    assert _wait_for(lambda: _read(log, "2025-Q1") == 1), "no worker began the run"
+    for submission in sent[1:]:  # five more while the first run is under way: five more sweeps
+        submission_approve(submission=submission, by=secretariat)
+
+    def all_in() -> bool:
+        values = Attainment.objects.filter(period=period, target__code="TTHC-08", unit__in=units, value=Decimal("61.7"))
+        return values.count() == 6 and not PeriodComputation.objects.get(period=period).stale
+
+    assert _wait_for(all_in), "the approvals made during the first run were lost"
+    time.sleep(3)  # the other sweeps have nothing left to do
+    runs = _runs(log)
+    assert len(runs) == 2, runs  # six approvals, six sweeps on two workers: two runs
+    (_, _, _, first_end), (_, _, second_start, _) = sorted(runs, key=lambda r: r[2])
+    assert second_start >= first_end  # one after the other
+
+    one_more = UnitFactory(code="99", name="Huyện 99", kind=Kind.DISTRICT, parent=province)
+    submission_approve(submission=_submitted(one_more, period, None), by=secretariat)
+    assert _wait_for(lambda: len(_runs(log)) == 3), "an approval after the runs got no run of its own"
+
+
+def test_two_calls_for_one_period_never_both_compute_while_two_periods_run_side_by_side(
+    two_logging_workers, catalogue, period, district_a, secretariat
+):
+    log = two_logging_workers
+    later = period_create(key="2025-Q2")
+    for quarter in (period, later):
+        submission_approve(submission=_submitted(district_a, quarter, None), by=secretariat)
+    assert _wait_for(lambda: not PeriodComputation.objects.filter(stale=True).exists())
+    time.sleep(2)
+    log.unlink()
+
+    same = [recompute_period.delay(period.pk) for _ in range(2)]
+    answers = sorted((r.get(timeout=60)[0] for r in same), key=lambda a: a["runs"])
+    assert answers == [
+        {"period": "2025-Q1", "runs": 0, "skipped": False, "busy": True},
+        {"period": "2025-Q1", "runs": 1, "skipped": False, "busy": False},
+    ]
+    assert len(_runs(log)) == 1
+
+    log.unlink()
+    both = [recompute_period.delay(p.pk) for p in (period, later)]
+    assert [r.get(timeout=60)[0]["runs"] for r in both] == [1, 1]
+    (_, pid_a, start_a, end_a), (_, pid_b, start_b, end_b) = _runs(log)
+    assert pid_a != pid_b and start_a < end_b and start_b < end_a  # the lock is per period

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from attainment.engine import period_recompute
+from attainment.services import all_refresh
 from reports.models import Period
 
 
@@ -17,20 +17,24 @@ class Command(BaseCommand):
             periods = periods.filter(key=period.strip().upper())
             if not periods:
                 raise CommandError(_("No period %s.") % period)
-        for item in periods:
-            summary = period_recompute(item)
-            self.stdout.write(
-                _(
-                    "%(period)s: %(rows)d results (%(changed)d changed status), %(scores)d scores, "
-                    "%(rollups)d roll-ups, %(laggards)d laggard units, in %(seconds).1f s"
+        for refresh in all_refresh(periods):
+            if refresh.busy:
+                self.stdout.write(_("%(period)s: being recomputed by a worker already.") % {"period": refresh.period})
+            elif refresh.skipped and not refresh.runs:
+                self.stdout.write(_("%(period)s: skipped, no approved figure.") % {"period": refresh.period})
+            for summary in refresh.runs:
+                self.stdout.write(
+                    _(
+                        "%(period)s: %(rows)d results (%(changed)d changed status), %(scores)d scores, "
+                        "%(rollups)d roll-ups, %(laggards)d laggard units, in %(seconds).1f s"
+                    )
+                    % {
+                        "period": summary.period,
+                        "rows": summary.attainments,
+                        "changed": summary.changed,
+                        "scores": summary.scores,
+                        "rollups": summary.rollups,
+                        "laggards": summary.laggards,
+                        "seconds": summary.seconds,
+                    }
                 )
-                % {
-                    "period": summary.period,
-                    "rows": summary.attainments,
-                    "changed": summary.changed,
-                    "scores": summary.scores,
-                    "rollups": summary.rollups,
-                    "laggards": summary.laggards,
-                    "seconds": summary.seconds,
-                }
-            )
