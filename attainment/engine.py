@@ -2,24 +2,20 @@
 
 `period_recompute` reads as its steps: load, combine predecessors, judge, score and rank, roll
 up, flag, write. Loading takes a fixed number of queries whatever the number of units; the steps
-between run in memory over typed records; the write compares the new rows with the stored ones and
-writes only those that changed, in one transaction, so a run killed half-way leaves the previous
-results, and running it twice gives the same rows and writes nothing the second time.
+between run in memory over typed records; the write (`attainment.store`) compares the new rows
+with the stored ones and writes only those that changed, in one transaction, so a run killed
+half-way leaves the previous results, and running it twice gives the same rows and writes nothing
+the second time.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
-from functools import cached_property
+from decimal import Decimal
 
-from django.db import models, transaction
 from django.utils import timezone
 
-from cchc_portal.db import bulk_delete, bulk_insert, bulk_update
 from reports.models import Period, PeriodKind, SubmissionStatus
 from reports.selectors import figures_reported, periods_before, quarters_of, submissions_of
 from targets.models import Aggregation, Measure, Programme, ScoringMethod, Target
@@ -28,9 +24,9 @@ from units.models import Level, Role, RoleAssignment, SuccessionLink, Unit
 from units.selectors import predecessors_in_force
 
 from .laggards import flag_laggards
-from .models import Attainment, LaggardFlag, LaggardReason, PeriodComputation, Rollup, UnitScore
+from .models import Attainment, LaggardReason, PendingChange, UnitScore
 from .records import Flag, Inputs, Plan, Result, Score, Summary, end_index, period_index
-from .rollups import roll_up
+from .rollups import peer_stats, roll_up
 from .rules import (
     COUNT_MEASURES,
     HISTORY_PERIODS,
@@ -45,6 +41,7 @@ from .rules import (
     quantized,
     status_of,
 )
+from .store import Rows, write
 
 # --- The computation ------------------------------------------------------------------------------
 
@@ -52,25 +49,18 @@ from .rules import (
 def period_recompute(period: Period) -> Summary:
     """Recompute every result of `period` and store those that changed; returns what changed."""
     started, read_at = time.monotonic(), timezone.now()
+    pending, _units = pending_changes(period)
     inputs = load(period)
     results = judge_all(inputs, combine_predecessors(inputs))
-    own = _by_unit(results)
+    own = own_results(results)
     scores = score_and_rank(inputs, own)
-    rollups = roll_up(inputs, own)
-    flags = date_off_track(flag_laggards(inputs, own), inputs)
-    summary = Summary(
-        period=period.key,
-        attainments=len(results),
-        changed=sum(1 for r in results if inputs.old_status.get((r.unit_id, r.target_id)) != r.status),
-        scores=len(scores),
-        rollups=len(rollups),
-        laggards=len(flags),
-    )
-    write(period, read_at, started, results, rollups, scores, flags, summary)
-    return summary
+    stats = peer_stats(own, inputs.units)
+    rollups = roll_up(inputs, own, stats)
+    flags = date_off_track(flag_laggards(inputs, own, stats), inputs)
+    return write(period, read_at, started, Rows(results, rollups, scores, flags), inputs.old_status, pending)
 
 
-def _by_unit(results: list[Result]) -> dict[int, list[Result]]:
+def own_results(results: list[Result]) -> dict[int, list[Result]]:
     """Results of units that reported themselves; those derived from predecessors stay out of
     scores, roll-ups and flags (their predecessors are counted already)."""
     by_unit: dict[int, list[Result]] = defaultdict(list)
@@ -83,10 +73,19 @@ def _by_unit(results: list[Result]) -> dict[int, list[Result]]:
 # --- Load -----------------------------------------------------------------------------------------
 
 
-def load(period: Period) -> Inputs:
-    """Everything the computation reads, in a fixed number of queries whatever the number of units."""
+def pending_changes(period: Period) -> tuple[tuple[int, ...], set[int]]:
+    """The `PendingChange` rows of the period and their units. Read after the run's start time,
+    so that a change committed after this read leaves the period stale (see `write`)."""
+    rows = list(PendingChange.objects.filter(period=period).values_list("pk", "unit_id"))
+    return tuple(pk for pk, _unit in rows), {unit for _pk, unit in rows}
+
+
+def load(period: Period, unit_ids: set[int] | None = None) -> Inputs:
+    """Everything the computation reads, in a fixed number of queries whatever the number of units;
+    with `unit_ids`, only what concerns those units (and the ranks of the previous period)."""
     targets = {t.pk: t for t in Target.objects.in_force(period.year).select_related("programme")}
-    units = {u.pk: u for u in Unit.objects.below_province()}
+    reporting = Unit.objects.below_province()
+    units = {u.pk: u for u in (reporting if unit_ids is None else reporting.filter(pk__in=unit_ids))}
     links = SuccessionLink.objects.values_list("predecessor_id", "successor_id", "weight")
     history_periods = periods_before(period, HISTORY_PERIODS)
     previous = history_periods[-1] if history_periods else None
@@ -94,18 +93,21 @@ def load(period: Period) -> Inputs:
     steering: dict[str, set[int]] = defaultdict(set)
     for user_id, path in RoleAssignment.objects.filter(role=Role.STEERING).values_list("user_id", "unit__path"):
         steering[path].add(user_id)
-    old = Attainment.objects.filter(period=period).values_list("unit_id", "target_id", "status")
+    old = Attainment.objects.filter(period=period)
+    if unit_ids is not None:
+        old = old.filter(unit_id__in=unit_ids)
+    old = old.values_list("unit_id", "target_id", "status")
     resolver = ThresholdResolver.load(as_of=period.locked_at or timezone.now())
     return Inputs(
         period=period,
         targets=targets,
         resolver=resolver,
         units=units,
-        raw=load_figures(period, targets),
+        raw=load_figures(period, targets, unit_ids),
         carried=predecessors_in_force(period.end, units, links),
-        history=load_history(history_periods, targets),
+        history=load_history(history_periods, targets, unit_ids),
         previous_ranks=previous_ranks,
-        submissions=submissions_of(period) if period.kind == PeriodKind.QUARTER else None,
+        submissions=submissions_of(period, unit_ids) if period.kind == PeriodKind.QUARTER else None,
         steering=steering,
         old_status={(u, t): s for u, t, s in old},
         plans=plan_levels(period, targets, resolver),
@@ -113,7 +115,7 @@ def load(period: Period) -> Inputs:
     )
 
 
-def load_figures(period: Period, targets: dict[int, Target]) -> dict[tuple[int, int], Raw]:
+def load_figures(period: Period, targets: dict[int, Target], unit_ids=None) -> dict[tuple[int, int], Raw]:
     """Figures of the period by (unit, target): approved ones; sent-but-unapproved as provisional.
 
     A 6-month, 9-month or annual period adds up its quarters' counts (or takes the latest value);
@@ -123,7 +125,8 @@ def load_figures(period: Period, targets: dict[int, Target]) -> dict[tuple[int, 
     position = {q.pk: i for i, q in enumerate(quarters)}
     raw: dict[tuple[int, int], Raw] = {}
     seen: dict[tuple[int, int], int] = defaultdict(int)
-    for unit_id, period_id, status, target_id, numerator, denominator, value in figures_reported(quarters, targets):
+    rows = figures_reported(quarters, targets, unit_ids)
+    for unit_id, period_id, status, target_id, numerator, denominator, value in rows:
         if period.kind != PeriodKind.QUARTER and status != SubmissionStatus.APPROVED:
             continue  # provisional figures are shown for a quarter only
         target = targets[target_id]
@@ -146,7 +149,7 @@ def load_figures(period: Period, targets: dict[int, Target]) -> dict[tuple[int, 
     return raw
 
 
-def load_history(history_periods: list[Period], targets: dict[int, Target]) -> dict[tuple[int, int], list]:
+def load_history(history_periods: list[Period], targets: dict[int, Target], unit_ids=None) -> dict[tuple, list]:
     """Each unit's earlier approved values by (unit, target in force), oldest first, as (period
     index, value). A target that continues one of an earlier programme carries its series: the
     first 2026 quarter reads the 2025 results of the target it continues. Two queries."""
@@ -159,6 +162,8 @@ def load_history(history_periods: list[Period], targets: dict[int, Target]) -> d
     rows = Attainment.objects.filter(
         period__in=history_periods, target_id__in=list(series_of), value__isnull=False, provisional=False
     )
+    if unit_ids is not None:
+        rows = rows.filter(unit_id__in=unit_ids)
     for unit_id, target_id, period_id, value in rows.values_list("unit_id", "target_id", "period_id", "value"):
         key, at, own = (unit_id, series_of[target_id]), index[period_id], target_id == series_of[target_id]
         # Programmes do not overlap, so a period has one value per series; should two meet, the
@@ -291,9 +296,16 @@ def date_off_track(flags: list[Flag], inputs: Inputs) -> list[Flag]:
 
 
 def score_and_rank(inputs: Inputs, by_unit: dict[int, list[Result]]) -> list[Score]:
+    """Each unit's score (`score_units`), ranked within its level (`rank`)."""
+    scores = score_units(inputs, by_unit)
+    rank(scores, {unit_id: unit.path for unit_id, unit in inputs.units.items()}, inputs.previous_ranks)
+    return scores
+
+
+def score_units(inputs: Inputs, by_unit: dict[int, list[Result]]) -> list[Score]:
     """A score out of 100 per unit with approved figures (weighted credit on the targets it is
-    judged on, by the programme's scoring method), its band, and its competition rank within its
-    level (equal scores share a rank: 1, 2, 2, 4). A unit with no approved figure is not ranked."""
+    judged on, by the programme's scoring method) and its band. A unit with no approved figure has
+    no score, and is not ranked ("Chưa có số liệu")."""
     targets, programme = inputs.targets, inputs.programme
     method = programme.scoring if programme else ScoringMethod.PROPORTIONAL
     floor = programme.scoring_floor if programme else Decimal(50)
@@ -315,145 +327,20 @@ def score_and_rank(inputs: Inputs, by_unit: dict[int, list[Result]]) -> list[Sco
         met = sum(1 for r in judged if r.met and not r.provisional)
         level = inputs.units[unit_id].level
         scores.append(Score(unit_id, level, score, band_of(score), met, len(judged)))
+    return scores
+
+
+def rank(scores: list[Score], paths: dict[int, str], previous_ranks: dict[int, int]) -> None:
+    """Competition ranks within each level (equal scores share a rank: 1, 2, 2, 4; then by the
+    units' place in the tree), and the movement since the previous period's rank."""
     by_level: dict[str, list[Score]] = defaultdict(list)
     for item in scores:
         by_level[item.level].append(item)
     for items in by_level.values():
-        items.sort(key=lambda s: (-s.score, inputs.units[s.unit_id].path))
+        items.sort(key=lambda s: (-s.score, paths[s.unit_id]))
         for position, item in enumerate(items, start=1):
             tied = position > 1 and items[position - 2].score == item.score
             item.rank = items[position - 2].rank if tied else position
             item.rank_of = len(items)
-            before = inputs.previous_ranks.get(item.unit_id)
+            before = previous_ranks.get(item.unit_id)
             item.movement = before - item.rank if before else None
-    return scores
-
-
-# --- Write ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Table:
-    """A derived table as the write step sees it: rows of a period found by their `key` (unique
-    within the period), with the `values` a recompute may change."""
-
-    model: type[models.Model]
-    key: tuple[str, ...]
-    values: tuple[str, ...]
-
-    @cached_property
-    def _columns(self) -> tuple[tuple[Decimal | None, bool], ...]:
-        """Per field of key + values: the step its decimal column rounds to, whether it is JSON."""
-        fields = [self.model._meta.get_field(name.removesuffix("_id")) for name in self.key + self.values]
-        return tuple(
-            (
-                Decimal(1).scaleb(-f.decimal_places) if isinstance(f, models.DecimalField) else None,
-                isinstance(f, models.JSONField),
-            )
-            for f in fields
-        )
-
-    def row(self, item) -> tuple:
-        """An item's key + values as the database gives them back: decimals rounded to their
-        column as PostgreSQL rounds (half away from zero), JSON as it reads back."""
-        row = []
-        for name, (step, is_json) in zip(self.key + self.values, self._columns, strict=True):
-            value = getattr(item, name)
-            if step is not None and value is not None:
-                value = Decimal(value).quantize(step, rounding=ROUND_HALF_UP)
-            elif is_json:
-                value = json.loads(json.dumps(value))
-            row.append(value)
-        return tuple(row)
-
-    def _db(self, row: tuple) -> tuple:
-        """A row (key + values) as parameters: JSON as its text."""
-        return tuple(json.dumps(v) if is_json else v for v, (_step, is_json) in zip(row, self._columns, strict=True))
-
-    def sync(self, period: Period, items: list) -> tuple[int, dict[tuple, int]]:
-        """Make the period's stored rows equal to `items`: update the rows whose values changed,
-        insert the new ones, delete the vanished ones, and leave the rest alone. Returns the rows
-        written and the primary keys of the period's rows by key. At most four statements."""
-        width = len(self.key)
-        stored: dict[tuple, tuple[int, tuple]] = {
-            tuple(row[1 : width + 1]): (row[0], tuple(row[width + 1 :]))
-            for row in self.model.objects.filter(period=period).values_list("pk", *self.key, *self.values)
-        }
-        wanted = {row[:width]: row[width:] for row in map(self.row, items)}
-        vanished = [pk for key, (pk, _values) in stored.items() if key not in wanted]
-        changed = [
-            (stored[key][0], *self._db(key + values)[width:])
-            for key, values in wanted.items()
-            if key in stored and stored[key][1] != values
-        ]
-        added = [(period.pk, *self._db(key + values)) for key, values in wanted.items() if key not in stored]
-        written = bulk_delete(self.model, vanished)
-        written += bulk_update(self.model, self.values, changed)
-        written += bulk_insert(self.model, ("period_id", *self.key, *self.values), added)
-        ids = {key: pk for key, (pk, _values) in stored.items() if key in wanted}
-        if added:
-            new_keys = {row[1 : width + 1] for row in added}
-            for pk, *key in self.model.objects.filter(period=period).values_list("pk", *self.key):
-                if tuple(key) in new_keys:
-                    ids[tuple(key)] = pk
-        return written, ids
-
-
-RESULTS = Table(
-    Attainment,
-    key=("unit_id", "target_id"),
-    values=(
-        "numerator", "denominator", "value", "threshold", "met", "gap", "change", "projection", "status",
-        "provisional", "derived",
-    ),
-)  # fmt: skip
-ROLLUPS = Table(
-    Rollup,
-    key=("target_id", "area_id", "scope", "scope_key"),
-    values=(
-        "numerator", "denominator", "value", "threshold", "met", "units_total", "units_reporting", "units_met",
-    ),
-)  # fmt: skip
-SCORES = Table(
-    UnitScore,
-    key=("unit_id",),
-    values=("level", "score", "band", "rank", "rank_of", "movement", "targets_met", "targets_total"),
-)
-FLAGS = Table(LaggardFlag, key=("unit_id",), values=("reasons", "tier", "severity"))
-
-
-def write(period, read_at, started, results, rollups, scores, flags, summary: Summary) -> None:
-    """Bring the period's stored rows to the new ones in one transaction, under a lock on the
-    period: only rows that changed are written (`summary.written`), so a run that finds nothing
-    new writes nothing, and the stored rows are those a run on an empty table would give."""
-    PeriodComputation.objects.get_or_create(period=period)
-    with transaction.atomic():
-        # One write at a time per period; a second run waits, then compares with the first's rows.
-        computation = PeriodComputation.objects.select_for_update().get(period=period)
-        written = 0
-        for table, items in ((RESULTS, results), (ROLLUPS, rollups), (SCORES, scores)):
-            written += table.sync(period, items)[0]
-        written += _sync_flags(period, flags)
-        summary.written = written
-        summary.seconds = time.monotonic() - started
-        # Figures approved while this run was reading stay pending: the period remains stale.
-        outdated_meanwhile = computation.stale_since is not None and computation.stale_since > read_at
-        computation.stale = outdated_meanwhile
-        computation.stale_since = computation.stale_since if outdated_meanwhile else None
-        computation.computed_at = timezone.now()
-        computation.duration_ms = int(summary.seconds * 1000)
-        computation.rows = len(results)
-        computation.save()
-
-
-def _sync_flags(period: Period, flags: list[Flag]) -> int:
-    """The flags, then who answers for each: the (flag, member) pairs of the period that are not
-    wanted any more go (those of vanished flags with them), the missing ones are added."""
-    through = LaggardFlag.responsible.through
-    pairs = through.objects.filter(laggardflag__period=period).values_list("pk", "laggardflag_id", "user_id")
-    stored = {(flag_id, user_id): pk for pk, flag_id, user_id in pairs}
-    written, ids = FLAGS.sync(period, flags)
-    wanted = {(ids[(f.unit_id,)], user_id) for f in flags for user_id in f.responsible}
-    written += bulk_delete(through, [pk for pair, pk in stored.items() if pair not in wanted])
-    added = sorted(pair for pair in wanted if pair not in stored)
-    return written + bulk_insert(through, ("laggardflag_id", "user_id"), added)

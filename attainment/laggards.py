@@ -9,9 +9,6 @@ target or two off track. Each reason says its tier; the flag takes the highest.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from decimal import Decimal
-
 from django.conf import settings
 
 from reports.models import SubmissionStatus
@@ -24,15 +21,10 @@ from .rules import LAGGARD_MIN_RETURNS, SEVERITY_WEIGHTS, declining, is_outlier,
 LAGGARD, WARNING = FlagTier.LAGGARD.value, FlagTier.WARNING.value
 
 
-def flag_laggards(inputs: Inputs, by_unit: dict[int, list[Result]]) -> list[Flag]:
+def flag_laggards(inputs: Inputs, by_unit: dict[int, list[Result]], peer_stats: dict) -> list[Flag]:
     """Units lagging in the period, each with its reasons and the steering members responsible
-    (those assigned to the unit or to any unit above it)."""
-    peers: dict[tuple[str, int], list[Decimal]] = defaultdict(list)
-    for rows in by_unit.values():
-        for r in rows:
-            if r.value is not None and not r.provisional:
-                peers[(inputs.units[r.unit_id].level, r.target_id)].append(r.value)
-    peer_stats = {key: robust_stats(sample) for key, sample in peers.items()}
+    (those assigned to the unit or to any unit above it). `peer_stats` holds the median and
+    spread of each (level, target)'s approved values (`rollups.peer_stats`)."""
     flags = []
     for unit_id, rows in by_unit.items():
         unit = inputs.units[unit_id]

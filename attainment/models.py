@@ -107,6 +107,20 @@ class Rollup(models.Model):
     units_total = models.PositiveIntegerField(_("units"))
     units_reporting = models.PositiveIntegerField(_("units with data"))
     units_met = models.PositiveIntegerField(_("units meeting the threshold"))
+    # What the row is computed from (attainment.rollups.Tally), so that one unit's new result
+    # updates it without reading the rest of the group: the sum of the approved values, and of
+    # the thresholds of those that have one (plain, and weighted by their denominators).
+    value_sum = models.DecimalField(_("sum of the values"), max_digits=30, decimal_places=4, null=True)
+    thresholds = models.PositiveIntegerField(_("results with a threshold"), default=0)
+    threshold_sum = models.DecimalField(_("sum of the thresholds"), max_digits=30, decimal_places=2, null=True)
+    threshold_weighted = models.DecimalField(
+        _("sum of the thresholds by denominator"), max_digits=36, decimal_places=6, null=True
+    )
+    threshold_weight = models.DecimalField(_("sum of the denominators"), max_digits=30, decimal_places=4, null=True)
+    # On a level's rows: the median and spread (median absolute deviation, at least 1) of the
+    # level's approved values, which a unit's figure is held against as its peers'.
+    peer_median = models.DecimalField(_("peers' median"), max_digits=20, decimal_places=6, null=True)
+    peer_spread = models.DecimalField(_("peers' spread"), max_digits=20, decimal_places=6, null=True)
 
     class Meta:
         verbose_name = _("roll-up")
@@ -268,6 +282,9 @@ class PeriodComputation(models.Model):
     computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
     rows = models.PositiveIntegerField(_("rows"), default=0)
+    # Whether the next run must compute the whole period (never computed, or the catalogue
+    # changed); otherwise it recomputes only the units in `PendingChange`.
+    full_needed = models.BooleanField(_("whole period to compute"), default=True)
 
     class Meta:
         verbose_name = _("period computation")
@@ -276,3 +293,19 @@ class PeriodComputation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period_id}: {'stale' if self.stale else 'fresh'}"
+
+
+class PendingChange(models.Model):
+    """A unit whose approved figures changed in a period (or in one the period reads) since the
+    period was last computed: the next run recomputes it and what depends on it."""
+
+    period = models.ForeignKey("reports.Period", verbose_name=_("period"), related_name="+", **LEAN_UNINDEXED)
+    unit = models.ForeignKey("units.Unit", verbose_name=_("unit"), related_name="+", **LEAN_UNINDEXED)
+
+    class Meta:
+        verbose_name = _("pending change")
+        verbose_name_plural = _("pending changes")
+        constraints = [models.UniqueConstraint(fields=["period", "unit"], name="pendingchange_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.period_id} · {self.unit_id}"

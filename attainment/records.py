@@ -75,6 +75,14 @@ class Group:
     units_total: int = 0
     units_reporting: int = 0
     units_met: int = 0
+    # The sums the row is made of (`rollups.Tally`), and on a level's rows its peers' statistics.
+    value_sum: Decimal | None = None
+    thresholds: int = 0
+    threshold_sum: Decimal | None = None
+    threshold_weighted: Decimal | None = None
+    threshold_weight: Decimal | None = None
+    peer_median: Decimal | None = None
+    peer_spread: Decimal | None = None
 
 
 @dataclass(slots=True)
@@ -121,6 +129,7 @@ class Summary:
     rollups: int = 0
     written: int = 0  # rows inserted, updated or deleted: none when nothing changed
     seconds: float = 0.0
+    units: set[int] | None = None  # the units recomputed; None when the whole period was
 
 
 def period_index(period: Period) -> int:

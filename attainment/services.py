@@ -22,15 +22,15 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from cchc_portal.tasks import enqueue
 from reports.models import Figure, Period, PeriodKind, PeriodState, Submission, SubmissionStatus
-from reports.selectors import quarters_of
+from reports.selectors import SENT, quarters_of
 
-from . import engine
-from .models import Attainment, PeriodComputation, Status, UnitScore
+from . import engine, increment
+from .models import Attainment, PendingChange, PeriodComputation, Status
 from .records import Summary
 
 logger = logging.getLogger(__name__)
@@ -52,12 +52,13 @@ SWEEP_VISITS = 2
 # --- Marking stale --------------------------------------------------------------------------------
 
 
-def results_outdated(period: Period) -> list[int]:
-    """Approved figures of `period` changed: mark it and every period that reads it stale (the
-    later ones of its kind read it as history; the 6-month, 9-month and annual ones of its year
-    add it up), and recompute after commit."""
+def results_outdated(period: Period, unit_ids=None) -> list[int]:
+    """Approved figures of `period` changed (those of `unit_ids`, or any): mark it and every
+    period that reads it stale (the later ones of its kind read it as history; the 6-month,
+    9-month and annual ones of its year add it up), and recompute after commit. Changes of
+    known units are recomputed unit by unit (`attainment.increment`)."""
     later = Q(kind=period.kind, end__gte=period.end) | Q(year=period.year, end__gte=period.end)
-    ids = mark_stale(Period.objects.filter(later))
+    ids = mark_stale(Period.objects.filter(later), unit_ids=unit_ids)
     transaction.on_commit(lambda: _committed(ids))
     return ids
 
@@ -70,16 +71,37 @@ def catalogue_outdated() -> list[int]:
     return ids
 
 
-def mark_stale(periods) -> list[int]:
+def units_outdated() -> None:
+    """A unit or a succession link changed (its name, its place, its dates): the next run of
+    every period not locked computes the whole period, as units' groups, ranks and successors may
+    have changed. One statement, as an import saves many units; the periods are taken up by the
+    next sweep (every few minutes, or after the next decision)."""
+    PeriodComputation.objects.exclude(period__state=PeriodState.LOCKED).update(
+        stale=True, stale_since=timezone.now(), full_needed=True
+    )
+
+
+def mark_stale(periods, unit_ids=None, *, again: bool = False) -> list[int]:
+    """Mark `periods` stale: for the changes of `unit_ids` (recorded as `PendingChange`), or
+    whole (the next run computes every unit); `again` only moves the time they were marked."""
     ids = list(periods.values_list("pk", flat=True))
+    if not ids:
+        return ids
     now = timezone.now()
     existing = set(PeriodComputation.objects.filter(period_id__in=ids).values_list("period_id", flat=True))
     # Always move stale_since: a run that started before this change must not mark the period fresh.
-    PeriodComputation.objects.filter(period_id__in=ids).update(stale=True, stale_since=now)
+    marked = {"stale": True, "stale_since": now}
+    if unit_ids is None and not again:
+        marked["full_needed"] = True
+    PeriodComputation.objects.filter(period_id__in=ids).update(**marked)
     PeriodComputation.objects.bulk_create(
         [PeriodComputation(period_id=i, stale=True, stale_since=now) for i in ids if i not in existing],
         ignore_conflicts=True,
     )
+    if unit_ids:
+        PendingChange.objects.bulk_create(
+            [PendingChange(period_id=i, unit_id=u) for i in ids for u in unit_ids], ignore_conflicts=True
+        )
     return ids
 
 
@@ -90,7 +112,7 @@ def _committed(ids: list[int]) -> None:
     it, yet finds a stale_since older than its start and would call the period fresh; marking
     again after the commit makes that run (or the next one) read it."""
     try:
-        mark_stale(Period.objects.filter(pk__in=ids))
+        mark_stale(Period.objects.filter(pk__in=ids), again=True)
     except DatabaseError:  # the change is saved and marked already; the sweep covers the rest
         logger.warning("Could not mark periods %s stale again after commit.", ids, exc_info=True)
     enqueue_sweep()
@@ -108,9 +130,9 @@ def enqueue_sweep() -> None:
 
 def _stale_q() -> Q:
     """Marked stale, or with reports and never computed nor skipped."""
-    fresh = PeriodComputation.objects.filter(stale=False).values("period_id")
-    with_data = Submission.objects.values("period_id")
-    return Q(computation__stale=True) | (~Q(pk__in=fresh) & Q(pk__in=with_data))
+    fresh = PeriodComputation.objects.filter(period=OuterRef("pk"), stale=False)
+    with_data = Submission.objects.filter(period=OuterRef("pk"))  # one index probe per period
+    return Q(computation__stale=True) | (~Exists(fresh) & Exists(with_data))
 
 
 def stale_periods() -> list[Period]:
@@ -136,8 +158,8 @@ def shown_first() -> Period | None:
 
 def by_priority(periods: list[Period], first: Period | None) -> list[Period]:
     """The period the dashboard shows first, then the others oldest first (later ones read the
-    ranks of earlier ones; a period computed before the one it reads is marked stale again by
-    `_run` when that one's ranks change)."""
+    results and ranks of earlier ones; a period computed before one it reads is marked stale
+    again by `_run` when that one changes)."""
     quarter_first = {PeriodKind.QUARTER: 0}
     return sorted(
         periods,
@@ -194,11 +216,11 @@ class Refresh:
 
 
 def period_refresh(*, period: Period, force: bool = False) -> Refresh:
-    """Bring `period` up to date: recompute it if stale (or once anyway with `force`), and again as
-    long as changes were committed during the run, at most MAX_RUNS times; skip it when it has no
-    approved figure. Turned away at once when another run holds the period.
+    """Bring `period` up to date: recompute it if stale (or once anyway, whole, with `force`), and
+    again as long as changes were committed during the run, at most MAX_RUNS times; skip it when
+    it has no approved figure. Turned away at once when another run holds the period.
 
-    Not atomic on purpose: each run commits its own write (see engine.write), and the lock is taken
+    Not atomic on purpose: each run commits its own write (see store.write), and the lock is taken
     outside any transaction so that it outlives them."""
     refresh = Refresh(period=period.key)
     attempts = 0
@@ -209,12 +231,12 @@ def period_refresh(*, period: Period, force: bool = False) -> Refresh:
                 return refresh
             while attempts < MAX_RUNS and (force or is_stale(period)):
                 attempts += 1
-                force = False
+                whole, force = force, False
                 if _skip_if_empty(period):
                     refresh.skipped = True
                     logger.info("Period %s skipped: no approved figure.", period.key)
                 else:
-                    refresh.runs.append(_run(period))
+                    refresh.runs.append(_run(period, whole=whole))
         # A request turned away while the period was held is taken up here.
         if not is_stale(period):
             return refresh
@@ -225,14 +247,17 @@ def period_refresh(*, period: Period, force: bool = False) -> Refresh:
 
 def _skip_if_empty(period: Period) -> bool:
     """Mark `period` fresh without computing it when it has no approved figure (its quarters' for a
-    6-month, 9-month or annual period) and no result judged from a figure to undo. False, leaving
-    it stale, when a change was marked since it was looked at (the run that follows reads it)."""
+    6-month, 9-month or annual period), no result judged from a figure to undo and, for a quarter,
+    no report sent or ever returned (those show as provisional figures and reporting reasons).
+    False, leaving it stale, when a change was marked since it was looked at (the run that follows
+    reads it)."""
     computation, _ = PeriodComputation.objects.get_or_create(period=period)
     approved = Figure.objects.filter(
         submission__period__in=quarters_of(period), submission__status=SubmissionStatus.APPROVED
     )
     judged = Attainment.objects.filter(period=period).exclude(status=Status.NO_DATA)
-    if approved.exists() or judged.exists():
+    sent = Submission.objects.filter(Q(status__in=SENT) | Q(times_returned__gt=0), period=period)
+    if judged.exists() or (period.kind == PeriodKind.QUARTER and sent.exists()) or approved.exists():
         return False
     # Only if no approval marked it since it was read: such an approval's figures may not have been
     # visible to the check above.
@@ -240,25 +265,19 @@ def _skip_if_empty(period: Period) -> bool:
     return marked_since.update(stale=False, stale_since=None) == 1
 
 
-def _run(period: Period) -> Summary:
-    """One engine run. The next period of the same kind reads this one's ranks for its movement:
-    when they change, that period is marked stale (it may have been computed first, being the
-    one the dashboard shows)."""
-    following = (
-        Period.objects.filter(kind=period.kind, end__gt=period.end, computation__computed_at__isnull=False)
-        .order_by("end")
-        .first()
-    )
-    before = _ranks(period) if following else None
-    summary = engine.period_recompute(period)
-    if following and _ranks(period) != before:
+def _run(period: Period, whole: bool = False) -> Summary:
+    """One engine run: of the units whose changes are pending, or of the whole period when it was
+    never computed or the catalogue changed. Later periods of the same kind read this one's
+    results (their history) and ranks (their movement): when the run changes anything, they are
+    marked stale for the same units, or whole. Those not computed yet just run after it; one
+    computed first (the period the dashboard shows) runs again."""
+    computation = PeriodComputation.objects.get(period=period)
+    whole = whole or computation.full_needed or computation.computed_at is None
+    summary = engine.period_recompute(period) if whole else increment.units_recompute(period)
+    if summary.written:
         with transaction.atomic():
-            mark_stale(Period.objects.filter(pk=following.pk))
+            mark_stale(Period.objects.filter(kind=period.kind, end__gt=period.end), unit_ids=summary.units)
     return summary
-
-
-def _ranks(period: Period) -> dict[int, int]:
-    return dict(UnitScore.objects.filter(period=period).values_list("unit_id", "rank"))
 
 
 def stale_refresh() -> list[Refresh]:
@@ -270,7 +289,10 @@ def stale_refresh() -> list[Refresh]:
     done: list[Refresh] = []
     times: Counter[int] = Counter()
     while True:
-        todo = [p for p in by_priority(stale_periods(), first) if times[p.pk] < SWEEP_VISITS]
+        # The dashboard's period goes first once; when an earlier period changes it, it waits for
+        # the rest of the periods it reads.
+        ahead = first if first is None or not times[first.pk] else None
+        todo = [p for p in by_priority(stale_periods(), ahead) if times[p.pk] < SWEEP_VISITS]
         if not todo:
             return done
         refresh = period_refresh(period=todo[0])

@@ -29,6 +29,7 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from attainment.engine import period_recompute
+from attainment.increment import units_recompute
 from attainment.models import Attainment
 from attainment.rules import Raw, judge
 from dashboard.quarterly import quarterly_report
@@ -39,6 +40,9 @@ from targets.models import Target
 from targets.selectors import ThresholdResolver
 from units.models import Kind, Role, RoleAssignment, Unit, User
 from units.services import units_rebuild_derived
+
+from .fresh import measure_fresh
+from .fresh import nightly as nightly_run
 
 PREFIX = "BENCH"
 SCALES = {"tiny": (40, 4), "province": (600, 20), "national": (10_000, 20)}
@@ -54,6 +58,7 @@ class Step:
     peak_mb: float | None
     queries: int | None = None
     note: str = ""
+    kb: float | None = None  # the size of a page's HTML
 
 
 def measure(
@@ -263,12 +268,43 @@ def machine() -> dict:
     }
 
 
-def run(scale: str, runs: int = 3, naive_sample: int = 100) -> dict:
+def run(
+    scale: str,
+    runs: int = 3,
+    naive_sample: int = 100,
+    fresh: bool = True,
+    nightly: bool = False,
+    only_jobs: bool = False,
+    log=print,
+) -> dict:
+    """Every step; with `only_jobs`, only approval-to-fresh and the nightly run (on data built
+    before, whose steps were measured already)."""
     units, quarters = SCALES[scale]
     built_started = time.perf_counter()
     data = build(units, quarters)
     built = time.perf_counter() - built_started
     periods = list(Period.objects.filter(key__in=data["periods"]).order_by("end"))
+    result = {
+        "scale": scale,
+        "units": data["units"],
+        "periods": len(periods),
+        "figures": data["figures"],
+        "build_seconds": round(built, 1),
+        "machine": machine(),
+        "steps": [],
+        "ratios": None,
+    }
+    if not only_jobs:
+        result |= _steps(data, periods, runs, naive_sample)
+    if fresh:
+        result["approval_to_fresh"] = measure_fresh(periods, data["user"], runs=max(runs, 3), burst_size=50, log=log)
+    if nightly:
+        result["nightly"] = [nightly_run(1), nightly_run(2)]
+        log(f"nightly: {result['nightly']}")
+    return result
+
+
+def _steps(data: dict, periods: list[Period], runs: int, naive_sample: int) -> dict:
     last = periods[-1]
     steps: list[Step] = []
 
@@ -279,6 +315,7 @@ def run(scale: str, runs: int = 3, naive_sample: int = 100) -> dict:
     steps.append(recompute_all)
     recompute = measure("recompute: one period", lambda: period_recompute(last), runs=runs)
     steps.append(recompute)
+    steps.append(_one_unit(last, runs))
     floor = measure("SQL floor: one period", lambda: sql_floor(last), runs=runs)
     steps.append(floor)
     sample = list(Unit.objects.filter(code__startswith=PREFIX).below_province().order_by("path")[:naive_sample])
@@ -289,12 +326,21 @@ def run(scale: str, runs: int = 3, naive_sample: int = 100) -> dict:
 
     client = Client()
     client.force_login(data["user"])
+    target = Target.objects.in_force(last.year).order_by("code").first()
+    unit = Unit.objects.filter(code__startswith=f"{PREFIX}-X").order_by("code").first()
     for name, url in (
         ("page: overview", "/dashboard/"),
         ("page: heatmap", "/dashboard/heatmap/"),
         ("page: ranking", "/dashboard/ranking/"),
+        ("page: commune ranking", "/dashboard/ranking/?level=commune"),
+        ("page: laggards", "/dashboard/laggards/"),
+        ("page: target", f"/dashboard/targets/{target.code}/"),
+        ("page: unit", f"/dashboard/units/{unit.code}/"),
     ):
-        steps.append(measure(name, lambda url=url: _get(client, f"{url}?period={last.key}"), runs=max(runs, 5)))
+        address = f"{url}{'&' if '?' in url else '?'}period={last.key}"
+        step = measure(name, lambda address=address: _get(client, address), runs=max(runs, 5))
+        step.kb = round(len(client.get(address).content) / 1024, 1)
+        steps.append(step)
 
     year = period_create(key="2026-Y")
     # A province's workbook (600 units) at every scale: provinces import their own units.
@@ -311,13 +357,7 @@ def run(scale: str, runs: int = 3, naive_sample: int = 100) -> dict:
     )
     steps.append(measure("quarterly report export", lambda: quarterly_report(last), runs=max(1, runs - 1)))
 
-    result = {
-        "scale": scale,
-        "units": data["units"],
-        "periods": len(periods),
-        "figures": data["figures"],
-        "build_seconds": round(built, 1),
-        "machine": machine(),
+    return {
         "steps": [
             step.__dict__ | {"seconds": round(step.seconds, 4), "peak_mb": step.peak_mb and round(step.peak_mb, 1)}
             for step in steps
@@ -328,7 +368,29 @@ def run(scale: str, runs: int = 3, naive_sample: int = 100) -> dict:
             "naive_loop_extrapolated_seconds": round(naive_full, 1),
         },
     }
-    return result
+
+
+def _one_unit(period: Period, runs: int) -> Step:
+    """The per-unit run after one unit's approved figure changed (in this process: the engine's
+    part of an approval, without the queue)."""
+    figure = (
+        Figure.objects.filter(
+            submission__period=period, submission__status=SubmissionStatus.APPROVED, denominator__isnull=False
+        )
+        .select_related("submission")
+        .order_by("submission__unit__path")
+        .first()
+    )
+    submission = figure.submission
+    flip = iter(range(10**6))
+
+    def change() -> None:
+        figure.numerator = figure.denominator // 2 + next(flip) % 2  # a different figure each run
+        figure.save(update_fields=["numerator"])
+
+    return measure(
+        "recompute: one unit's approval", lambda: units_recompute(period, {submission.unit_id}), runs=runs, setup=change
+    )
 
 
 def _get(client: Client, url: str) -> None:
@@ -366,13 +428,20 @@ def table(result: dict) -> str:
         f"Benchmark: {result['scale']}, {result['units']} units, {result['periods']} periods, "
         f"{result['figures']} figures ({machine_['database']}, {machine_['cpus']} CPUs; "
         f"data built in {result['build_seconds']} s)",
-        f"{'step':<42} {'median s':>10} {'runs':>5} {'queries':>8} {'peak MB':>8}",
+        f"{'step':<42} {'median s':>10} {'runs':>5} {'queries':>8} {'peak MB':>8} {'KB':>8}",
     ]
     for step in result["steps"]:
         queries = "" if step["queries"] is None else step["queries"]
         peak = "" if step["peak_mb"] is None else f"{step['peak_mb']:.1f}"
-        lines.append(f"{step['name']:<42} {step['seconds']:>10.3f} {step['runs']:>5} {queries:>8} {peak:>8}")
+        kb = "" if step.get("kb") is None else f"{step['kb']:.0f}"
+        lines.append(f"{step['name']:<42} {step['seconds']:>10.3f} {step['runs']:>5} {queries:>8} {peak:>8} {kb:>8}")
+    for name, found in (result.get("approval_to_fresh") or {}).items():
+        lines.append(f"approval -> fresh, {name}: {found}")
+    if result.get("nightly"):
+        lines.append(f"nightly recompute of every period: {result['nightly']}")
     ratios = result["ratios"]
+    if not ratios:
+        return "\n".join(lines)
     lines.append(
         f"recompute / SQL floor: {ratios['recompute_vs_sql_floor']}x; naive loop (extrapolated "
         f"{ratios['naive_loop_extrapolated_seconds']} s) / recompute: {ratios['naive_loop_vs_recompute']}x"

@@ -54,27 +54,32 @@ def quarters_of(period: Period) -> list[Period]:
     return list(Period.objects.filter(kind=PeriodKind.QUARTER, year=period.year, quarter__lte=last).order_by("quarter"))
 
 
-def figures_reported(quarters: list[Period], target_ids) -> QuerySet:
-    """Sent and approved figures of the quarters, oldest quarter first, as plain rows:
-    (unit_id, period_id, status, target_id, numerator, denominator, value)."""
-    return (
-        Figure.objects.filter(submission__period__in=quarters, submission__status__in=SENT, target_id__in=target_ids)
-        .values_list(
-            "submission__unit_id",
-            "submission__period_id",
-            "submission__status",
-            "target_id",
-            "numerator",
-            "denominator",
-            "value",
-        )
-        .order_by("submission__period__end")
+def figures_reported(quarters: list[Period], target_ids, unit_ids=None) -> QuerySet:
+    """Sent and approved figures of the quarters (of the units given, or all), oldest quarter
+    first, as plain rows: (unit_id, period_id, status, target_id, numerator, denominator, value)."""
+    figures = Figure.objects.filter(
+        submission__period__in=quarters, submission__status__in=SENT, target_id__in=target_ids
     )
+    if unit_ids is not None:
+        figures = figures.filter(submission__unit_id__in=unit_ids)
+    return figures.values_list(
+        "submission__unit_id",
+        "submission__period_id",
+        "submission__status",
+        "target_id",
+        "numerator",
+        "denominator",
+        "value",
+    ).order_by("submission__period__end")
 
 
-def submissions_of(period: Period) -> dict[int, dict]:
-    """Each unit's submission for the period, by unit id: status, lateness, times returned."""
-    rows = Submission.objects.filter(period=period).values("unit_id", "status", "is_late", "times_returned")
+def submissions_of(period: Period, unit_ids=None) -> dict[int, dict]:
+    """Each unit's (or the given units') submission for the period, by unit id: status, lateness,
+    times returned."""
+    rows = Submission.objects.filter(period=period)
+    if unit_ids is not None:
+        rows = rows.filter(unit_id__in=unit_ids)
+    rows = rows.values("unit_id", "status", "is_late", "times_returned")
     return {row["unit_id"]: row for row in rows}
 
 

@@ -411,6 +411,8 @@ def submission_submit(*, submission: Submission, by: User | None, expected_versi
         is_late=late,
     )
     record_event(submission, EventAction.SUBMITTED, by, from_status=before, to_status=SubmissionStatus.SUBMITTED)
+    # Sent figures show as provisional on the quarter's pages, and the unit is no longer missing.
+    figures_changed.send(sender=Submission, period=submission.period, units=[submission.unit_id])
     return submission
 
 
@@ -427,7 +429,7 @@ def submission_approve(*, submission: Submission, by: User, expected_version: in
         from_status=SubmissionStatus.SUBMITTED,
         to_status=SubmissionStatus.APPROVED,
     )
-    figures_changed.send(sender=Submission, period=submission.period)
+    figures_changed.send(sender=Submission, period=submission.period, units=[submission.unit_id])
     transaction.on_commit(lambda: enqueue(notify_reviewed, submission.pk))
     return submission
 
@@ -466,7 +468,7 @@ def submission_return(
         to_status=SubmissionStatus.RETURNED,
         reason=reason,
     )
-    figures_changed.send(sender=Submission, period=submission.period)
+    figures_changed.send(sender=Submission, period=submission.period, units=[submission.unit_id])
     transaction.on_commit(lambda: enqueue(notify_reviewed, submission.pk))
     return submission
 
@@ -493,5 +495,5 @@ def submission_reopen(
         to_status=SubmissionStatus.RETURNED,
         reason=reason,
     )
-    figures_changed.send(sender=Submission, period=submission.period)
+    figures_changed.send(sender=Submission, period=submission.period, units=[submission.unit_id])
     return submission

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from attainment import engine
+from attainment import engine, store
 from attainment.engine import period_recompute
 from attainment.models import Attainment, Band, FlagTier, LaggardFlag, PeriodComputation, Rollup, Status, UnitScore
 from attainment.services import results_outdated, stale_periods
@@ -418,7 +418,7 @@ def test_failure_half_way_leaves_the_previous_results(scored, district_a, monkey
         return write
 
     for name in ("bulk_insert", "bulk_update", "bulk_delete"):
-        monkeypatch.setattr(engine, name, crash(getattr(engine, name)))
+        monkeypatch.setattr(store, name, crash(getattr(store, name)))
     with pytest.raises(RuntimeError):
         period_recompute(scored)
     assert list(UnitScore.objects.values_list("unit", "score")) == before

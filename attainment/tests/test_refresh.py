@@ -7,9 +7,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from attainment import engine, services
+from attainment import engine, increment, services, tasks
 from attainment.models import Attainment, PeriodComputation, Status
 from attainment.services import period_lock, period_refresh, results_outdated, stale_refresh
+from cchc_portal.celery import app
 from conftest import COMPLETE
 from reports.models import PeriodState, Submission
 from reports.periods import period_create
@@ -35,15 +36,18 @@ def _value(period, unit) -> Decimal | None:
 
 @pytest.fixture
 def runs(monkeypatch) -> list[str]:
-    """The periods the engine ran, in order."""
+    """The periods the engine ran, whole or unit by unit, in order."""
     ran: list[str] = []
-    real = engine.period_recompute
 
-    def counted(period):
-        ran.append(period.key)
-        return real(period)
+    def counting(real):
+        def counted(period, *args):
+            ran.append(period.key)
+            return real(period, *args)
 
-    monkeypatch.setattr(engine, "period_recompute", counted)
+        return counted
+
+    monkeypatch.setattr(engine, "period_recompute", counting(engine.period_recompute))
+    monkeypatch.setattr(increment, "units_recompute", counting(increment.units_recompute))
     return ran
 
 
@@ -210,7 +214,8 @@ def test_without_a_chosen_period_the_latest_closed_quarter_comes_first(catalogue
 
 
 def test_a_period_with_no_approved_figure_is_skipped(catalogue, period, district_a, runs):
-    _submitted(district_a, period)  # sent, not approved
+    draft = submission_for(unit=district_a, period=period, by=None)
+    submission_save_figures(submission=draft, figures=COMPLETE, by=None)  # a draft, not sent
     results_outdated(period)
 
     (refresh,) = stale_refresh()
@@ -220,6 +225,16 @@ def test_a_period_with_no_approved_figure_is_skipped(catalogue, period, district
     assert not Attainment.objects.filter(period=period).exists()
     assert PeriodComputation.objects.get(period=period).stale is False
     assert stale_refresh() == []  # and not looked at again until something changes
+
+
+def test_a_quarter_with_a_report_sent_is_computed_for_its_provisional_figures(catalogue, period, district_a, runs):
+    _submitted(district_a, period)  # sent, not approved: the quarter's pages show it as provisional
+
+    (refresh,) = stale_refresh()
+
+    assert refresh.as_dict() == {"period": "2025-Q1", "runs": 1, "skipped": False, "busy": False}
+    row = Attainment.objects.get(period=period, unit=district_a, target__code="TTHC-08")
+    assert (row.value, row.provisional) == (Decimal("61.7"), True)
 
 
 def test_one_approved_figure_is_enough_to_be_computed(catalogue, period, district_a, district_b, secretariat, runs):
@@ -269,3 +284,51 @@ def test_the_recompute_command_says_what_it_skipped(catalogue, period, district_
     assert out[0].startswith("2025-Q1: ")
     assert out[1] == _("%(period)s: skipped, no approved figure.") % {"period": "2025-Q2"}
     assert not Attainment.objects.filter(period=later).exists()
+
+
+# --- Whole or unit by unit ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def whole_runs(monkeypatch) -> list[str]:
+    """The periods the engine ran whole, in order."""
+    ran: list[str] = []
+    real = engine.period_recompute
+
+    def counted(period):
+        ran.append(period.key)
+        return real(period)
+
+    monkeypatch.setattr(engine, "period_recompute", counted)
+    return ran
+
+
+def test_an_approval_in_a_computed_period_is_recomputed_unit_by_unit(
+    catalogue, period, district_a, district_b, secretariat, whole_runs
+):
+    submission_approve(submission=_submitted(district_a, period), by=secretariat)
+    stale_refresh()
+    assert whole_runs == ["2025-Q1"]  # never computed: whole
+
+    submission_approve(submission=_submitted(district_b, period), by=secretariat)
+    (refresh,) = stale_refresh()
+
+    assert whole_runs == ["2025-Q1"] and refresh.runs[-1].units == {district_b.pk}
+    assert _value(period, district_b) == Decimal("61.7")
+
+
+def test_the_nightly_task_recomputes_every_period_whole_one_task_each(
+    catalogue, period, district_a, secretariat, whole_runs, monkeypatch
+):
+    monkeypatch.setitem(app.conf, "task_always_eager", True)  # the group's tasks run here, in order
+    later = period_create(key="2025-Q2")
+    for quarter in (period, later):
+        submission_approve(submission=_submitted(district_a, quarter), by=secretariat)
+    stale_refresh()
+    whole_runs.clear()
+
+    assert len(tasks.every_period().tasks) == 2
+    tasks.recompute_all.delay()
+
+    assert whole_runs == ["2025-Q1", "2025-Q2"]
+    assert not PeriodComputation.objects.filter(stale=True).exists()
