@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import product
 
 from targets.models import Measure, Target
 from units.models import KIND_LEVEL, Level, Unit
@@ -89,13 +90,15 @@ def tallies(inputs: Inputs, by_unit: dict[int, list[Result]]):
     area_of = {t.pk: t.area_id for t in inputs.targets.values()}
     by_target: dict[tuple, Tally] = defaultdict(Tally)
     by_area: dict[tuple, Tally] = defaultdict(Tally)
+    groups: set[tuple[str, str]] = set()
     for unit_id, rows in by_unit.items():
         for scope, key in groups_of(inputs.units[unit_id], districts):
-            for area_id in set(area_of.values()):
-                by_area[(scope, key, area_id)]  # every group has a row per area, results or not
+            groups.add((scope, key))
             for r in rows:
                 by_target[(scope, key, r.target_id)].add_target(r)
                 by_area[(scope, key, area_of[r.target_id])].add_area(r)
+    for (scope, key), area_id in product(groups, set(area_of.values())):
+        by_area[(scope, key, area_id)]  # every group has a row per area, results or not
     return by_target, by_area
 
 
