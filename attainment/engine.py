@@ -1,11 +1,11 @@
 """The attainment engine: from approved figures to results, roll-ups, scores, ranks and laggards.
 
-`period_recompute` reads as its steps: load, combine predecessors, judge, score and rank, roll
-up, flag, write. Loading takes a fixed number of queries whatever the number of units; the steps
-between run in memory over typed records; the write (`attainment.store`) compares the new rows
-with the stored ones and writes only those that changed, in one transaction, so a run killed
-half-way leaves the previous results, and running it twice gives the same rows and writes nothing
-the second time.
+`period_recompute` reads as its steps: load, combine predecessors, judge, score, roll up, flag,
+write. Loading takes a fixed number of queries whatever the number of units; the steps between
+run in memory over typed records; the write (`attainment.store`) compares the new rows with the
+stored ones and writes only those that changed, in one transaction, then ranks the stored scores
+in the database, so a run killed half-way leaves the previous results, and running it twice gives
+the same rows and writes nothing the second time.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from units.models import Level, Role, RoleAssignment, SuccessionLink, Unit
 from units.selectors import predecessors_in_force
 
 from .laggards import flag_laggards
-from .models import Attainment, LaggardReason, PendingChange, UnitScore
+from .models import Attainment, LaggardReason, PendingChange
 from .records import Flag, Inputs, Plan, Result, Score, Summary, end_index, period_index
 from .rollups import peer_stats, roll_up
 from .rules import (
@@ -53,7 +53,7 @@ def period_recompute(period: Period) -> Summary:
     inputs = load(period)
     results = judge_all(inputs, combine_predecessors(inputs))
     own = own_results(results)
-    scores = score_and_rank(inputs, own)
+    scores = score_units(inputs, own)
     stats = peer_stats(own, inputs.units)
     rollups = roll_up(inputs, own, stats)
     flags = date_off_track(flag_laggards(inputs, own, stats), inputs)
@@ -82,14 +82,12 @@ def pending_changes(period: Period) -> tuple[tuple[int, ...], set[int]]:
 
 def load(period: Period, unit_ids: set[int] | None = None) -> Inputs:
     """Everything the computation reads, in a fixed number of queries whatever the number of units;
-    with `unit_ids`, only what concerns those units (and the ranks of the previous period)."""
+    with `unit_ids`, only what concerns those units."""
     targets = {t.pk: t for t in Target.objects.in_force(period.year).select_related("programme")}
     reporting = Unit.objects.below_province()
     units = {u.pk: u for u in (reporting if unit_ids is None else reporting.filter(pk__in=unit_ids))}
     links = SuccessionLink.objects.values_list("predecessor_id", "successor_id", "weight")
     history_periods = periods_before(period, HISTORY_PERIODS)
-    previous = history_periods[-1] if history_periods else None
-    previous_ranks = dict(UnitScore.objects.filter(period=previous).values_list("unit_id", "rank")) if previous else {}
     steering: dict[str, set[int]] = defaultdict(set)
     for user_id, path in RoleAssignment.objects.filter(role=Role.STEERING).values_list("user_id", "unit__path"):
         steering[path].add(user_id)
@@ -106,7 +104,6 @@ def load(period: Period, unit_ids: set[int] | None = None) -> Inputs:
         raw=load_figures(period, targets, unit_ids),
         carried=predecessors_in_force(period.end, units, links),
         history=load_history(history_periods, targets, unit_ids),
-        previous_ranks=previous_ranks,
         submissions=submissions_of(period, unit_ids) if period.kind == PeriodKind.QUARTER else None,
         steering=steering,
         old_status={(u, t): s for u, t, s in old},
@@ -292,14 +289,7 @@ def date_off_track(flags: list[Flag], inputs: Inputs) -> list[Flag]:
     return flags
 
 
-# --- Score and rank -------------------------------------------------------------------------------
-
-
-def score_and_rank(inputs: Inputs, by_unit: dict[int, list[Result]]) -> list[Score]:
-    """Each unit's score (`score_units`), ranked within its level (`rank`)."""
-    scores = score_units(inputs, by_unit)
-    rank(scores, {unit_id: unit.path for unit_id, unit in inputs.units.items()}, inputs.previous_ranks)
-    return scores
+# --- Score ----------------------------------------------------------------------------------------
 
 
 def score_units(inputs: Inputs, by_unit: dict[int, list[Result]]) -> list[Score]:
@@ -328,19 +318,3 @@ def score_units(inputs: Inputs, by_unit: dict[int, list[Result]]) -> list[Score]
         level = inputs.units[unit_id].level
         scores.append(Score(unit_id, level, score, band_of(score), met, len(judged)))
     return scores
-
-
-def rank(scores: list[Score], paths: dict[int, str], previous_ranks: dict[int, int]) -> None:
-    """Competition ranks within each level (equal scores share a rank: 1, 2, 2, 4; then by the
-    units' place in the tree), and the movement since the previous period's rank."""
-    by_level: dict[str, list[Score]] = defaultdict(list)
-    for item in scores:
-        by_level[item.level].append(item)
-    for items in by_level.values():
-        items.sort(key=lambda s: (-s.score, paths[s.unit_id]))
-        for position, item in enumerate(items, start=1):
-            tied = position > 1 and items[position - 2].score == item.score
-            item.rank = items[position - 2].rank if tied else position
-            item.rank_of = len(items)
-            before = previous_ranks.get(item.unit_id)
-            item.movement = before - item.rank if before else None

@@ -6,7 +6,8 @@ that changes:
   predecessors'): `affected`, closed under succession;
 - the roll-ups of the groups the unit belongs to: each stored roll-up row keeps the sums it is made
   of (`rollups.Tally`), so the unit's old result is taken out and its new one put in;
-- the ranks of its level: the level's stored scores are ranked again with the unit's new one;
+- the ranks of its level: its score is stored and the level's stored scores ranked again, in the
+  database (`store.rank`);
 - its laggard flag; and, when its value moves the median or spread of its level's values on a
   target, the flags of the peers whose figure crosses the outlier line with it: those peers are
   recomputed as well.
@@ -39,12 +40,11 @@ from .engine import (
     load,
     own_results,
     pending_changes,
-    rank,
     score_units,
 )
 from .laggards import flag_laggards
-from .models import Attainment, Rollup, ScopeKind, UnitScore
-from .records import Inputs, Result, Score, Summary
+from .models import Attainment, Rollup, ScopeKind
+from .records import Inputs, Result, Summary
 from .rollups import Tally, area_row, groups_of, stored_tally, target_row
 from .rules import MAD_SCALE, is_outlier, robust_stats
 from .store import Rows, write
@@ -82,11 +82,9 @@ def units_recompute(period: Period, unit_ids=()) -> Summary:
         old |= _stored(period, affected - set(old_units(old)))
     own = own_results(results)
     levels = {unit.level for unit in inputs.units.values()}
-    scores = _ranked(period, inputs, score_units(inputs, own), levels, affected)
-    scored = affected | {score.unit_id for score in scores}
     groups, rollups = _rolled_up(period, inputs, own, old, stats)
     flags = date_off_track(flag_laggards(inputs, own, stats), inputs)
-    rows = Rows(results, rollups, scores, flags, units=affected, scored=scored, groups=groups)
+    rows = Rows(results, rollups, score_units(inputs, own), flags, units=affected, groups=groups, levels=levels)
     return write(period, read_at, started, rows, inputs.old_status, pending)
 
 
@@ -182,20 +180,6 @@ def _crossing(sample: list[tuple[int, Decimal]], before, after) -> set[int]:
             continue
         near.append((unit_id, value))
     return {u for u, v in near if is_outlier(v, before) != is_outlier(v, after)}
-
-
-def _ranked(period: Period, inputs: Inputs, scores: list[Score], levels: set[str], affected: set[int]) -> list[Score]:
-    """The affected units' new scores among the stored scores of their levels, ranked again; of
-    the others, those whose rank, count or movement changed."""
-    stored = UnitScore.objects.filter(period=period, level__in=levels).exclude(unit_id__in=affected)
-    fields = ("unit_id", "level", "score", "band", "targets_met", "targets_total", "rank", "rank_of", "movement")
-    others = {row[0]: Score(*row) for row in stored.values_list(*fields)}
-    placed = {unit_id: (s.rank, s.rank_of, s.movement) for unit_id, s in others.items()}
-    kinds = [kind for level in levels for kind in kinds_of_level(level)]
-    paths = dict(Unit.objects.filter(kind__in=kinds).values_list("pk", "path"))
-    rank(scores + list(others.values()), paths, inputs.previous_ranks)
-    moved = [s for unit_id, s in others.items() if (s.rank, s.rank_of, s.movement) != placed[unit_id]]
-    return scores + moved
 
 
 def _rolled_up(period: Period, inputs: Inputs, own: dict[int, list[Result]], old: dict, stats: dict):

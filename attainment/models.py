@@ -157,8 +157,9 @@ class UnitScore(models.Model):
     level = models.CharField(_("level"), max_length=20, choices=Level.choices)
     score = models.DecimalField(_("score"), max_digits=6, decimal_places=2)
     band = models.CharField(_("band"), max_length=10, choices=Band.choices)
-    rank = models.PositiveIntegerField(_("rank"))
-    rank_of = models.PositiveIntegerField(_("ranked units"))
+    # Ranks are set by the database from the level's stored scores (`attainment.store.rank`).
+    rank = models.PositiveIntegerField(_("rank"), db_default=0)
+    rank_of = models.PositiveIntegerField(_("ranked units"), db_default=0)
     movement = models.IntegerField(_("movement"), null=True, help_text=_("Places gained (+) or lost (-)."))
     targets_met = models.PositiveSmallIntegerField(_("targets met"))
     targets_total = models.PositiveSmallIntegerField(_("targets"))

@@ -54,9 +54,6 @@ class Score:
     band: str
     targets_met: int
     targets_total: int
-    rank: int = 0
-    rank_of: int = 0
-    movement: int | None = None
 
 
 @dataclass(slots=True)
@@ -107,7 +104,6 @@ class Inputs:
     # Earlier (period index, value), oldest first, by (unit, target): the unit's results on the
     # target and on the targets it continues from earlier programmes.
     history: dict[tuple[int, int], list[tuple[int, Decimal]]]
-    previous_ranks: dict[int, int]
     submissions: dict[int, dict] | None  # reporting reasons belong to quarters only
     steering: dict[str, set[int]]  # unit path -> steering members responsible for it
     old_status: dict[tuple[int, int], str]

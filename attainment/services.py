@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -47,6 +48,9 @@ MAX_RUNS = 3
 # Visits of one period in one sweep: a second one when a run of an earlier period changed the ranks
 # it reads.
 SWEEP_VISITS = 2
+# After a unit change, the sweep waits this long (seconds) for the rest of an import's changes.
+UNITS_SWEEP_DELAY = 5
+UNITS_SWEEP_KEY = "attainment:units-sweep-asked"
 
 
 # --- Marking stale --------------------------------------------------------------------------------
@@ -74,11 +78,23 @@ def catalogue_outdated() -> list[int]:
 def units_outdated() -> None:
     """A unit or a succession link changed (its name, its place, its dates): the next run of
     every period not locked computes the whole period, as units' groups, ranks and successors may
-    have changed. One statement, as an import saves many units; the periods are taken up by the
-    next sweep (every few minutes, or after the next decision)."""
+    have changed. One statement, as an import saves many units; after commit, one sweep is asked
+    for a few seconds later (`_sweep_soon`), whatever the number of units saved."""
     PeriodComputation.objects.exclude(period__state=PeriodState.LOCKED).update(
         stale=True, stale_since=timezone.now(), full_needed=True
     )
+    transaction.on_commit(_sweep_soon)
+
+
+def _sweep_soon() -> None:
+    """Ask a worker for one sweep in UNITS_SWEEP_DELAY seconds, unless one is asked already: the
+    units saved meanwhile (an import saves hundreds, one by one) are all taken up by it. Without a
+    worker (tasks run in-process) nothing is asked: every period recomputed whole would hold the
+    request that saved the unit, and the pages refresh the periods they show."""
+    from .tasks import recompute_stale  # the task module imports this one
+
+    if not settings.CELERY_TASK_ALWAYS_EAGER and cache.add(UNITS_SWEEP_KEY, True, UNITS_SWEEP_DELAY):
+        enqueue(recompute_stale, countdown=UNITS_SWEEP_DELAY)
 
 
 def mark_stale(periods, unit_ids=None, *, again: bool = False) -> list[int]:
@@ -281,23 +297,35 @@ def _run(period: Period, whole: bool = False) -> Summary:
 
 
 def stale_refresh() -> list[Refresh]:
-    """Recompute what is stale, the period the dashboard shows first first, each period by one run
-    at a time; periods another run holds are left to it. Stale periods are looked up again after
-    each period, so what the runs themselves mark stale is done in the same sweep (a period at
-    most twice: what is still stale after that is the next sweep's)."""
+    """Recompute what is stale, the period the dashboard shows first first (unless it only waits on
+    an earlier one, `_waits`), each period by one run at a time; periods another run holds are left
+    to it. Stale periods are looked up again after each period, so what the runs themselves mark
+    stale is done in the same sweep (a period at most twice: what is still stale after that is the
+    next sweep's)."""
     first = shown_first()
     done: list[Refresh] = []
     times: Counter[int] = Counter()
     while True:
-        # The dashboard's period goes first once; when an earlier period changes it, it waits for
-        # the rest of the periods it reads.
-        ahead = first if first is None or not times[first.pk] else None
-        todo = [p for p in by_priority(stale_periods(), ahead) if times[p.pk] < SWEEP_VISITS]
+        stale = stale_periods()
+        ahead = first if first is not None and not times[first.pk] and not _waits(first, stale) else None
+        todo = [p for p in by_priority(stale, ahead) if times[p.pk] < SWEEP_VISITS]
         if not todo:
             return done
         refresh = period_refresh(period=todo[0])
         times[todo[0].pk] += SWEEP_VISITS if refresh.busy else 1  # a busy period is its holder's
         done.append(refresh)
+
+
+def _waits(first: Period, stale: list[Period]) -> bool:
+    """Whether the dashboard's period waits its turn rather than going first: when it is stale only
+    for some units' changes and reads a stale earlier period of its kind. Those changes are the
+    earlier period's, reaching it through its history and ranks: run first, it would only be
+    marked stale again by that period's run. Judged anew as a whole (a catalogue or unit change,
+    or never computed), it goes first and again after the periods it reads."""
+    if not any(p.kind == first.kind and p.end < first.end for p in stale):
+        return False
+    whole = Q(full_needed=True) | Q(computed_at__isnull=True)
+    return not PeriodComputation.objects.filter(whole, period=first).exists()
 
 
 def all_refresh(periods=None) -> list[Refresh]:

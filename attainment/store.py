@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from cchc_portal.db import bulk_delete, bulk_insert, bulk_update
 from reports.models import Period
+from reports.selectors import periods_before
 
 from .models import Attainment, LaggardFlag, PendingChange, PeriodComputation, Rollup, UnitScore
 from .records import Flag, Result, Score, Summary
@@ -111,35 +112,31 @@ ROLLUPS = Table(
         "peer_spread",
     ),
 )  # fmt: skip
-SCORES = Table(
-    UnitScore,
-    key=("unit_id",),
-    values=("level", "score", "band", "rank", "rank_of", "movement", "targets_met", "targets_total"),
-)
+SCORES = Table(UnitScore, key=("unit_id",), values=("level", "score", "band", "targets_met", "targets_total"))
 FLAGS = Table(LaggardFlag, key=("unit_id",), values=("reasons", "tier", "severity"))
 
 
 @dataclass
 class Rows:
     """What a run produced, and which stored rows each list replaces: all the period's, or (after
-    a run on some units) only those of the units it recomputed, of the scores whose rank moved and
-    of the groups it rolled up again."""
+    a run on some units) only the results, scores and flags of the units it recomputed and the
+    roll-ups of the groups it rolled up again; the levels whose ranks it may move."""
 
     results: list[Result]
     rollups: list
     scores: list[Score]
     flags: list[Flag]
-    units: set[int] | None = None  # the results and flags of these units
-    scored: set[int] | None = None  # the scores (and ranks) of these units
+    units: set[int] | None = None  # the results, scores and flags of these units
     groups: set[tuple[str, str]] | None = None  # the roll-ups of these (scope, scope key)
+    levels: set[str] | None = None  # the levels ranked again
 
-    def scopes(self) -> tuple[Q | None, Q | None, Q | None]:
+    def scopes(self) -> tuple[Q | None, Q | None]:
         if self.units is None:
-            return None, None, None
+            return None, None
         groups = Q(pk__in=[])
         for scope, key in self.groups:
             groups |= Q(scope=scope, scope_key=key)
-        return Q(unit_id__in=self.units), groups, Q(unit_id__in=self.scored)
+        return Q(unit_id__in=self.units), groups
 
 
 def write(period, read_at, started, rows: Rows, old_status: dict, pending: tuple[int, ...] = ()) -> Summary:
@@ -161,10 +158,11 @@ def write(period, read_at, started, rows: Rows, old_status: dict, pending: tuple
     with transaction.atomic():
         # One write at a time per period; a second run waits, then compares with the first's rows.
         computation = PeriodComputation.objects.select_for_update().get(period=period)
-        units, groups, levels = rows.scopes()
+        units, groups = rows.scopes()
         written = RESULTS.sync(period, rows.results, units)[0]
         written += ROLLUPS.sync(period, rows.rollups, groups)[0]
-        written += SCORES.sync(period, rows.scores, levels)[0]
+        written += SCORES.sync(period, rows.scores, units)[0]
+        written += rank(period, rows.levels)
         written += _sync_flags(period, rows.flags, rows.units)
         bulk_delete(PendingChange, pending)
         summary.written = written
@@ -180,6 +178,46 @@ def write(period, read_at, started, rows: Rows, old_status: dict, pending: tuple
             computation.full_needed = computation.full_needed and outdated_meanwhile
         computation.save()
     return summary
+
+
+RANK_SQL = """
+UPDATE {scores} SET rank = placed.rank, rank_of = placed.rank_of, movement = placed.movement
+FROM (
+    SELECT cur.id, RANK() OVER level_order AS rank, COUNT(*) OVER (PARTITION BY cur.level) AS rank_of,
+           earlier.rank - RANK() OVER level_order AS movement
+    FROM {scores} cur
+    LEFT JOIN {scores} earlier ON earlier.period_id = %s AND earlier.unit_id = cur.unit_id
+    WHERE cur.period_id = %s {levels}
+    WINDOW level_order AS (PARTITION BY cur.level ORDER BY cur.score DESC)
+) AS placed
+WHERE {scores}.id = placed.id
+  AND ({scores}.rank <> placed.rank OR {scores}.rank_of <> placed.rank_of
+       OR ({scores}.movement IS NULL) <> (placed.movement IS NULL) OR {scores}.movement <> placed.movement)
+"""
+
+
+def rank(period: Period, levels: set[str] | None = None) -> int:
+    """Rank the period's stored scores within each level (or within `levels`): competition ranks
+    (equal scores share a rank: 1, 2, 2, 4), the number ranked, and the places gained since the
+    previous period of the same kind. One statement, which writes only the rows that move: a unit
+    entering a level of 9.000 shifts the ranks below it in the database, not through Python.
+    Returns the rows written."""
+    if levels is not None and not levels:
+        return 0
+    previous = periods_before(period, 1)
+    params = [previous[-1].pk if previous else None, period.pk]
+    where = ""
+    if levels is not None:
+        where = f"AND cur.level IN ({', '.join(['%s'] * len(levels))})"
+        params += sorted(levels)
+    scores = connection.ops.quote_name(UnitScore._meta.db_table)
+    # Rows inserted by this run (not ranked yet) are written once, not twice.
+    fresh = UnitScore.objects.filter(period=period, rank_of=0)
+    fresh = (fresh if levels is None else fresh.filter(level__in=levels)).count()
+    with connection.cursor() as cursor:
+        # The table's name comes from the model's metadata, quoted; the values are parameters.
+        cursor.execute(RANK_SQL.format(scores=scores, levels=where), params)  # noqa: S608
+        return cursor.rowcount - fresh
 
 
 def _sync_flags(period: Period, flags: list[Flag], units: set[int] | None) -> int:

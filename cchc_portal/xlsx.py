@@ -206,6 +206,61 @@ def iter_rows(sheet: Worksheet):
         yield row
 
 
+class CellInvalid(ValueError):
+    """A cell's value cannot be read as its column says; the message says why, in Vietnamese."""
+
+
+def read_sheet(workbook, sheet: Sheet, errors: list, *, max_rows: int) -> list[tuple[int, dict]] | None:
+    """Rows of one import sheet as (row number, {column key: parsed value}); each problem goes to
+    `errors` naming the sheet, row and column. Rows that are blank (or only spaces) are skipped.
+
+    None when the sheet is missing or its headings are not the template's (in Vietnamese or
+    English, in order): its rows cannot be read.
+    """
+    title = str(sheet.title)
+    found = [ws for ws in workbook.worksheets if fold(ws.title) in sheet.titles()]
+    if not found:
+        errors.append(CellError(title, None, None, _("The sheet is missing.")))
+        return None
+    rows = iter_rows(found[0])
+    header = [c for c in next(rows, ()) if c.value not in (None, "")]
+    names = [fold(str(c.value)) for c in header]
+    wanted = [label_variants(c.label) for c in sheet.columns]
+    if len(names) != len(wanted) or any(n not in w for n, w in zip(names, wanted, strict=False)):
+        expected = [str(c.label) for c in sheet.columns]
+        missing = [e for e, w in zip(expected, wanted, strict=True) if not w & set(names)]
+        extra = [str(c.value) for c, n in zip(header, names, strict=True) if not any(n in w for w in wanted)]
+        if missing:
+            errors.append(CellError(title, 1, None, _("Missing columns: %s.") % ", ".join(missing)))
+        if extra:
+            errors.append(CellError(title, 1, None, _("Unexpected columns: %s.") % ", ".join(extra)))
+        if not missing and not extra:
+            errors.append(CellError(title, 1, None, _("Columns must be in this order: %s.") % ", ".join(expected)))
+        return None
+    parsed = []
+    for number, cells in enumerate(rows, start=2):
+        if number > max_rows + 1:
+            errors.append(CellError(title, number, None, _("Too many rows (at most %d).") % max_rows))
+            break
+        cells = list(cells)[: len(sheet.columns)]
+        cells += [None] * (len(sheet.columns) - len(cells))
+        if all(c is None or c.value in (None, "") or str(c.value).strip() == "" for c in cells):
+            continue
+        values = {}
+        for column, cell in zip(sheet.columns, cells, strict=True):
+            if cell is not None and is_formula(cell):
+                errors.append(
+                    CellError(title, number, str(column.label), _("Formulas are not accepted; type the value."))
+                )
+                continue
+            try:
+                values[column.key] = column.parse(cell.value if cell is not None else None)
+            except CellInvalid as exc:
+                errors.append(CellError(title, number, str(column.label), str(exc)))
+        parsed.append((number, values))
+    return parsed
+
+
 def is_formula(cell) -> bool:
     # A text cell that merely starts with "=" (as set_cell writes a note typed on the web) is text.
     return getattr(cell, "data_type", None) == "f"

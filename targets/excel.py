@@ -19,12 +19,12 @@ from cchc_portal.numbers import NotANumber, parse_decimal, parse_whole
 from cchc_portal.text import fold, nfc
 from cchc_portal.xlsx import (
     CellError,
+    CellInvalid,
     Column,
     ImportResult,
     Sheet,
-    is_formula,
-    iter_rows,
     open_workbook,
+    read_sheet,
     workbook_bytes,
     write_table,
 )
@@ -35,10 +35,6 @@ from .services import area_save, target_save, thresholds_replace
 
 MAX_ROWS = 5000
 YES, NO = "x", ""
-
-
-class CellInvalid(ValueError):
-    pass
 
 
 def _text(value, *, required: bool = True) -> str:
@@ -227,61 +223,6 @@ def _add_dropdowns(ws, sheet: Sheet, rows: int) -> None:
             ws.add_data_validation(validation)
 
 
-def _read_sheet(workbook, sheet: Sheet, errors: list[CellError]) -> list[tuple[int, dict]] | None:
-    """Rows of one sheet as (row number, {key: parsed value}); problems go to `errors`.
-
-    None when the sheet itself is missing or its columns are wrong: its rows cannot be read.
-    """
-    found = [ws for ws in workbook.worksheets if fold(ws.title) in sheet.titles()]
-    if not found:
-        errors.append(CellError(str(sheet.title), None, None, _("The sheet is missing.")))
-        return None
-    ws = found[0]
-    rows = iter_rows(ws)
-    header = [c for c in next(rows, ()) if c.value not in (None, "")]
-    expected = [str(c.label) for c in sheet.columns]
-    names = [fold(str(c.value)) for c in header]
-    wanted = []
-    for column in sheet.columns:
-        variants = set()
-        for language in ("vi", "en"):
-            with translation.override(language):
-                variants.add(fold(str(column.label)))
-        wanted.append(variants)
-    if len(names) != len(wanted) or any(n not in w for n, w in zip(names, wanted, strict=False)):
-        missing = [e for e, w in zip(expected, wanted, strict=True) if not w & set(names)]
-        extra = [str(c.value) for c, n in zip(header, names, strict=True) if not any(n in w for w in wanted)]
-        if missing:
-            errors.append(CellError(ws.title, 1, None, _("Missing columns: %s.") % ", ".join(missing)))
-        if extra:
-            errors.append(CellError(ws.title, 1, None, _("Unexpected columns: %s.") % ", ".join(extra)))
-        if not missing and not extra:
-            errors.append(CellError(ws.title, 1, None, _("Columns must be in this order: %s.") % ", ".join(expected)))
-        return None
-    parsed = []
-    for number, cells in enumerate(rows, start=2):
-        if number > MAX_ROWS + 1:
-            errors.append(CellError(ws.title, number, None, _("Too many rows (at most %d).") % MAX_ROWS))
-            break
-        cells = list(cells)[: len(sheet.columns)]
-        cells += [None] * (len(sheet.columns) - len(cells))
-        if all(c is None or c.value in (None, "") for c in cells):
-            continue
-        values = {}
-        for column, cell in zip(sheet.columns, cells, strict=True):
-            if cell is not None and is_formula(cell):
-                errors.append(
-                    CellError(ws.title, number, str(column.label), _("Formulas are not accepted; type the value."))
-                )
-                continue
-            try:
-                values[column.key] = column.parse(cell.value if cell is not None else None)
-            except CellInvalid as exc:
-                errors.append(CellError(ws.title, number, str(column.label), str(exc)))
-        parsed.append((number, values))
-    return parsed
-
-
 def _column_label(sheet: Sheet, key: str) -> str | None:
     return next((str(c.label) for c in sheet.columns if c.key == key), None)
 
@@ -317,9 +258,9 @@ def catalogue_import(*, upload, by: User, reason: str) -> ImportResult:
     result = ImportResult()
     workbook = open_workbook(upload)
     try:
-        area_rows = _read_sheet(workbook, AREA_SHEET, result.errors)
-        target_rows = _read_sheet(workbook, TARGET_SHEET, result.errors)
-        threshold_rows = _read_sheet(workbook, THRESHOLD_SHEET, result.errors)
+        area_rows = read_sheet(workbook, AREA_SHEET, result.errors, max_rows=MAX_ROWS)
+        target_rows = read_sheet(workbook, TARGET_SHEET, result.errors, max_rows=MAX_ROWS)
+        threshold_rows = read_sheet(workbook, THRESHOLD_SHEET, result.errors, max_rows=MAX_ROWS)
     finally:
         workbook.close()
     errors = result.errors

@@ -25,17 +25,16 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from cchc_portal import xlsx
 from cchc_portal.converters import CodeValidator
 from cchc_portal.text import INVISIBLE, fold, nfc
 from cchc_portal.xlsx import (
     FONT_NAME,
     UNWRITABLE,
     CellError,
+    CellInvalid,
     Column,
     Sheet,
-    is_formula,
-    iter_rows,
-    label_variants,
     set_cell,
     workbook_bytes,
     write_table,
@@ -47,10 +46,6 @@ MAX_ROWS = 20_000
 DATE_FORMAT = "DD/MM/YYYY"
 TEXT_FORMAT = "@"
 DATE_RE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
-
-
-class CellInvalid(ValueError):
-    pass
 
 
 # --- Reading one cell ---
@@ -457,48 +452,5 @@ def template_filename(today: dt.date | None = None) -> str:
 
 
 def read_sheet(workbook, sheet: Sheet, errors: list[CellError]) -> list[tuple[int, dict]] | None:
-    """Rows of one sheet as (row number, {key: parsed value}); problems go to `errors`.
-
-    None when the sheet is missing or its columns are not the template's: its rows cannot be read.
-    """
-    found = [ws for ws in workbook.worksheets if fold(ws.title) in sheet.titles()]
-    if not found:
-        errors.append(CellError(str(sheet.title), None, None, _("The sheet is missing.")))
-        return None
-    ws = found[0]
-    rows = iter_rows(ws)
-    header = [c for c in next(rows, ()) if c.value not in (None, "")]
-    names = [fold(str(c.value)) for c in header]
-    wanted = [label_variants(c.label) for c in sheet.columns]
-    if len(names) != len(wanted) or any(n not in w for n, w in zip(names, wanted, strict=False)):
-        expected = [str(c.label) for c in sheet.columns]
-        missing = [e for e, w in zip(expected, wanted, strict=True) if not w & set(names)]
-        extra = [str(c.value) for c, n in zip(header, names, strict=True) if not any(n in w for w in wanted)]
-        if missing:
-            errors.append(CellError(str(sheet.title), 1, None, _("Missing columns: %s.") % ", ".join(missing)))
-        if extra:
-            errors.append(CellError(str(sheet.title), 1, None, _("Unexpected columns: %s.") % ", ".join(extra)))
-        if not missing and not extra:
-            message = _("Columns must be in this order: %s.") % ", ".join(expected)
-            errors.append(CellError(str(sheet.title), 1, None, message))
-        return None
-    parsed = []
-    for number, cells in enumerate(rows, start=2):
-        if number > MAX_ROWS + 1:
-            errors.append(CellError(str(sheet.title), number, None, _("Too many rows (at most %d).") % MAX_ROWS))
-            break
-        cells = list(cells)[: len(sheet.columns)]
-        cells += [None] * (len(sheet.columns) - len(cells))
-        if all(c is None or c.value in (None, "") or str(c.value).strip() == "" for c in cells):
-            continue
-        values = {}
-        for column, cell in zip(sheet.columns, cells, strict=True):
-            if cell is not None and is_formula(cell):
-                cell_error(errors, sheet, number, column.key, _("Formulas are not accepted; type the value."))
-                continue
-            try:
-                values[column.key] = column.parse(cell.value if cell is not None else None)
-            except CellInvalid as exc:
-                cell_error(errors, sheet, number, column.key, str(exc))
-        parsed.append((number, values))
-    return parsed
+    """Rows of one sheet of the units and people workbook (`cchc_portal.xlsx.read_sheet`)."""
+    return xlsx.read_sheet(workbook, sheet, errors, max_rows=MAX_ROWS)

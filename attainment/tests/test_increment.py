@@ -159,12 +159,16 @@ def test_unit_by_unit_gives_the_rows_of_a_whole_period_run(merging, monkeypatch,
 
 def _differences(kept: dict, now: dict) -> list[str]:
     """The rows the whole-period run changed, unit by unit's then whole's."""
-    return [
-        f"{name} {key}: {kept[name].get(key)} != {rows.get(key)}"
-        for name, rows in now.items()
-        for key in rows.keys() | kept[name].keys()
-        if rows.get(key) != kept[name].get(key)
-    ]
+    found = []
+    for name, rows in now.items():
+        for key in rows.keys() | kept[name].keys():
+            before, after = kept[name].get(key), rows.get(key)
+            if before is None or after is None:
+                found.append(f"{name} {key}: {before} != {after}")
+            elif before != after:
+                fields = {f: (before[f], after[f]) for f in before if before[f] != after[f]}
+                found.append(f"{name} {key}: {fields}")
+    return found
 
 
 def _counting(real, calls: list):
@@ -293,3 +297,40 @@ def test_a_unit_change_has_the_next_run_compute_every_unit(tree, district_b, sat
     (refresh,) = stale_refresh()
     assert refresh.runs[0].units is None  # the whole period
     assert Attainment.objects.filter(period=period, unit__code="17970").exists()
+
+
+def test_units_saved_together_ask_for_one_sweep_a_few_seconds_later(
+    tree, district_b, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    """An import saves units one by one: the periods are marked at each save, and after commit
+    one sweep is asked, delayed so that it sees them all."""
+    from django.core.cache import cache
+
+    from attainment import services
+
+    asked = []
+    monkeypatch.setattr(services, "enqueue", lambda task, *args, countdown=None: asked.append((task.name, countdown)))
+    cache.delete(services.UNITS_SWEEP_KEY)
+    period_create(key="2025-Q1")
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # with a worker
+
+    def save(*codes):
+        with django_capture_on_commit_callbacks(execute=True):
+            for code in codes:
+                UnitFactory(code=code, name=f"Xã {code}", kind=Kind.COMMUNE, parent=district_b)
+            assert len(asked) == before  # nothing before commit
+
+    before = 0
+    save("17980", "17981", "17982")
+    assert asked == [("attainment.tasks.recompute_stale", services.UNITS_SWEEP_DELAY)]
+    before = 1
+    save("17990")
+    assert len(asked) == 1  # within the delay: the sweep asked already takes this one too
+    cache.delete(services.UNITS_SWEEP_KEY)  # the delay has passed
+    save("17991")
+    assert len(asked) == 2
+    before = 2
+    cache.delete(services.UNITS_SWEEP_KEY)
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # in-process: the pages refresh what they show
+    save("17992")
+    assert len(asked) == 2

@@ -196,6 +196,31 @@ def test_the_period_the_dashboard_shows_first_is_computed_first(catalogue, distr
     assert runs == ["2025-Q2", "2025-Q1", "2025-Q3"]
 
 
+def test_the_dashboards_period_waits_for_an_earlier_quarter_whose_approval_reaches_it(
+    catalogue, district_a, district_b, secretariat, runs
+):
+    q1, q2, q3 = _quarters("2025-Q1", "2025-Q2", "2025-Q3")
+    for quarter in (q1, q2, q3):
+        submission_approve(submission=_submitted(district_a, quarter), by=secretariat)
+    q2.featured = True
+    q2.save()
+    stale_refresh()
+    runs.clear()
+
+    # District B's Q1 approval reaches Q2 and Q3 only through their history and ranks: Q2 would be
+    # marked stale again by Q1's run, so it waits for it, and each quarter runs once.
+    submission_approve(submission=_submitted(district_b, q1), by=secretariat)
+    stale_refresh()
+    assert runs == ["2025-Q1", "2025-Q2", "2025-Q3"]
+    assert not PeriodComputation.objects.filter(stale=True).exists()
+
+    # An approval in Q2 itself: Q2 first, as it has no stale period before it.
+    submission_approve(submission=_submitted(district_b, q2), by=secretariat)
+    runs.clear()
+    stale_refresh()
+    assert runs == ["2025-Q2", "2025-Q3"]
+
+
 def test_without_a_chosen_period_the_latest_closed_quarter_comes_first(catalogue, district_a, secretariat, runs):
     q1, q2, q3 = _quarters("2025-Q1", "2025-Q2", "2025-Q3")
     for quarter in (q1, q2, q3):

@@ -108,13 +108,19 @@ def dangling() -> list[tuple[str, str, int]]:
 
 def test_a_second_identical_run_writes_nothing(quarters):
     first = recompute(quarters)
-    assert first == sum(len(rows) for rows in snapshot().values()) > 0  # the first run inserts everything
+    stored = snapshot()
+    assert first == sum(len(rows) for rows in stored.values()) > 0  # the first run inserts everything
     with CaptureQueriesContext(connection) as captured:
         summaries = [period_recompute(p) for p in quarters]
     assert [s.written for s in summaries] == [0, 0]
     writes = [q["sql"] for q in captured if q["sql"].lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
-    # Only each period's bookkeeping row (when it was computed) is saved.
-    assert len(writes) == 2 and all("attainment_periodcomputation" in sql for sql in writes)
+    # Only each period's bookkeeping row (when it was computed) is saved; the ranking statement
+    # runs and, nothing having moved, writes no row (`written` is 0 above).
+    ranking = [sql for sql in writes if "attainment_unitscore" in sql]
+    assert len(ranking) == 2 and all("RANK() OVER" in sql for sql in ranking)
+    others = [sql for sql in writes if sql not in ranking]
+    assert len(others) == 2 and all("attainment_periodcomputation" in sql for sql in others)
+    assert snapshot() == stored
 
 
 def test_changing_one_approved_figure_writes_the_difference_and_gives_a_fresh_databases_rows(quarters, district_b):
@@ -227,3 +233,12 @@ def test_deleting_a_target_unit_or_user_through_django_takes_their_rows(quarters
     assert not LaggardFlag.objects.filter(unit_id=commune_b1.pk).exists()
     assert not RESPONSIBLE.objects.filter(user_id=steering.pk).exists()
     assert dangling() == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL storage parameter")
+def test_ranks_are_rewritten_in_place_on_half_empty_pages():
+    """A unit entering its level's ranking rewrites the ranks below it: the scores' table keeps
+    room on its pages for those new row versions (fillfactor 50)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [UnitScore._meta.db_table])
+        assert cursor.fetchone()[0] == ["fillfactor=50"]
