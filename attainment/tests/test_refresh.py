@@ -176,10 +176,16 @@ def _quarters(*keys):
     return [period_create(key=k) for k in keys]
 
 
+def _approved_quarters(unit, by):
+    """2025-Q1 to Q3, each with `unit`'s report approved (not computed yet)."""
+    quarters = _quarters("2025-Q1", "2025-Q2", "2025-Q3")
+    for quarter in quarters:
+        submission_approve(submission=_submitted(unit, quarter), by=by)
+    return quarters
+
+
 def test_the_period_the_dashboard_shows_first_is_computed_first(catalogue, district_a, district_b, secretariat, runs):
-    q1, q2, q3 = _quarters("2025-Q1", "2025-Q2", "2025-Q3")
-    for quarter in (q1, q2, q3):
-        submission_approve(submission=_submitted(district_a, quarter), by=secretariat)
+    q1, q2, q3 = _approved_quarters(district_a, secretariat)
     q2.featured = True
     q2.save()
 
@@ -199,9 +205,7 @@ def test_the_period_the_dashboard_shows_first_is_computed_first(catalogue, distr
 def test_the_dashboards_period_waits_for_an_earlier_quarter_whose_approval_reaches_it(
     catalogue, district_a, district_b, secretariat, runs
 ):
-    q1, q2, q3 = _quarters("2025-Q1", "2025-Q2", "2025-Q3")
-    for quarter in (q1, q2, q3):
-        submission_approve(submission=_submitted(district_a, quarter), by=secretariat)
+    q1, q2, q3 = _approved_quarters(district_a, secretariat)
     q2.featured = True
     q2.save()
     stale_refresh()
@@ -222,9 +226,7 @@ def test_the_dashboards_period_waits_for_an_earlier_quarter_whose_approval_reach
 
 
 def test_without_a_chosen_period_the_latest_closed_quarter_comes_first(catalogue, district_a, secretariat, runs):
-    q1, q2, q3 = _quarters("2025-Q1", "2025-Q2", "2025-Q3")
-    for quarter in (q1, q2, q3):
-        submission_approve(submission=_submitted(district_a, quarter), by=secretariat)
+    q1, q2, q3 = _approved_quarters(district_a, secretariat)
     for quarter in (q1, q2):
         quarter.state = PeriodState.CLOSED
         quarter.save()
